@@ -1,0 +1,12 @@
+export * from './dataset';
+export * from './cache';
+export * from './open';
+export * from './augment';
+export * from './batches';
+export * from './summary';
+export { openFolderDataset, audioFilesUnder } from './loaders/folder';
+export { openKaggleDataset } from './loaders/kaggle';
+export { openEsc50Dataset } from './loaders/esc50';
+export { openVggSoundDataset, DEFAULT_VGGSOUND_CLASSES } from './loaders/vggsound';
+export { openEmbeddedDataset, embeddedRoot, readEmbeddedManifest, type EmbeddedManifest, type EmbeddedEntry } from './loaders/embedded';
+export { readQres, type QresEntry } from './qres';

@@ -1,0 +1,52 @@
+/**
+ * Small helpers shared by the command-line entry points: argument parsing (node:util parseArgs),
+ * --help text, and one clear line for expected errors (bad input, unavailable backend).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BackendError, InputError } from './errors';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCli<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
+  const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: withHelp, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${usage}`);
+  }
+  if ((parsed.values as Record<string, unknown>)['help']) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+/** Run a CLI main function: expected errors print one line and exit 1 (usage errors exit 2). */
+export function runCli(main: () => Promise<void>): void {
+  main().then(
+    () => {
+      // Let pending stdout drain; some backends keep handles open, so exit explicitly.
+      process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+    },
+    (e: unknown) => {
+      if (e instanceof UsageError) {
+        process.stderr.write(`usage error: ${e.message}\n`);
+        process.exit(2);
+      }
+      if (e instanceof InputError || e instanceof BackendError) {
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
