@@ -30,5 +30,10 @@ describe('augmentation', () => {
   it('shifts without wrapping around', () => {
     expect(Array.from(shift(new Float32Array([1, 2, 3, 4]), 1))).toEqual([0, 1, 2, 3]);
     expect(Array.from(shift(new Float32Array([1, 2, 3, 4]), -2))).toEqual([3, 4, 0, 0]);
+    expect(Array.from(shift(new Float32Array([1, 2]), 5))).toEqual([0, 0]);
+  });
+  it('keeps short recordings audible (shift is bounded by half the recording)', () => {
+    const bark = tone(700, 4000, 0.15);
+    for (let s = 0; s < 20; s++) expect(rms(augment(bark, new Rng(s), { shiftSeconds: 0.5 }))).toBeGreaterThan(0.1);
   });
 });

@@ -23,6 +23,8 @@ export const OP_FAMILIES = {
   elementwise: { forward: [tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.Relu, tf.Tanh, tf.Sigmoid], backward: [tf.Step] },
   'pad-slice': { forward: [tf.PadV2, tf.Slice, tf.Concat], backward: [tf.Slice, tf.PadV2] },
   adam: { forward: [], backward: [tf.Multiply, tf.Add, tf.Sqrt, tf.RealDiv, tf.Square] },
+  /** Codebook gradients and EMA updates: segment sums via ScatterNd (UnsortedSegmentSum is used when present). */
+  'segment-sum': { forward: [tf.ScatterNd, tf.GatherV2], backward: [tf.ScatterNd] },
 } as const satisfies Record<string, { forward: readonly string[]; backward: readonly string[] }>;
 
 export type OpFamily = keyof typeof OP_FAMILIES;

@@ -36,10 +36,12 @@ export function changeSpeed(x: Float32Array, factor: number, sampleRate: number 
   return resample(x, Math.round(sampleRate * factor), sampleRate);
 }
 
+/** Shift right (positive) or left (negative) by `samples`, filling with zeros. */
 export function shift(x: Float32Array, samples: number): Float32Array {
   const out = new Float32Array(x.length);
-  if (samples >= 0) out.set(x.subarray(0, Math.max(0, x.length - samples)), samples);
-  else out.set(x.subarray(-samples));
+  const k = Math.max(-x.length, Math.min(x.length, Math.trunc(samples)));
+  if (k >= 0) out.set(x.subarray(0, x.length - k), k);
+  else out.set(x.subarray(-k));
   return out;
 }
 
@@ -61,7 +63,11 @@ export function mixAtSnr(x: Float32Array, noise: Float32Array, snrDb: number, rn
 export function augment(x: Float32Array, rng: Rng, cfg: AugmentConfig, negatives: readonly Float32Array[] = [], sampleRate: number = SAMPLE_RATE): Float32Array {
   let y: Float32Array = x;
   if (cfg.speed && rng.uniform() < (cfg.speedProbability ?? 1)) y = changeSpeed(y, rng.range(cfg.speed[0], cfg.speed[1]), sampleRate);
-  if (cfg.shiftSeconds) y = shift(y, Math.round(rng.range(-cfg.shiftSeconds, cfg.shiftSeconds) * sampleRate));
+  if (cfg.shiftSeconds) {
+    // at most half the recording, so a short bark is moved, never pushed out of its own clip
+    const max = Math.min(cfg.shiftSeconds * sampleRate, y.length / 2);
+    y = shift(y, Math.round(rng.range(-max, max)));
+  }
   if (cfg.mix && negatives.length > 0 && rng.uniform() < cfg.mix.probability) {
     y = mixAtSnr(y, negatives[rng.int(negatives.length)] as Float32Array, rng.range(cfg.mix.snrDb[0], cfg.mix.snrDb[1]), rng);
   }

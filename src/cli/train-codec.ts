@@ -1,0 +1,68 @@
+/** npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 --preset thesis|quick --data embedded|DIR --steps N --out checkpoints/NAME */
+import { formatBackend, initBackend } from '../backend/index';
+import { CODEC_KINDS, PRESETS, type CodecKind, type PresetName } from '../models/presets';
+import { trainCodec } from '../train/codec';
+import { formatDuration } from '../train/progress';
+import { parseCli, runCli, UsageError } from '../util/cli';
+
+const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
+                       [--steps N] [--out checkpoints/NAME] [--batch N] [--lr X] [--seed N] [--no-augment]
+                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
+Trains a codec; checkpoints (weights, optimizer, step, RNG, config, data split) go to --out,
+metrics per step to --out/metrics.jsonl. --resume continues the run in --out exactly where it stopped.`;
+
+async function main(): Promise<void> {
+  const { values } = parseCli(
+    process.argv.slice(2),
+    {
+      model: { type: 'string', default: 'raw-vqvae2' },
+      preset: { type: 'string', default: 'quick' },
+      data: { type: 'string', default: 'embedded' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      'no-augment': { type: 'boolean' },
+      'checkpoint-every': { type: 'string' },
+      'validate-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
+    USAGE,
+  );
+  const kind = values.model as CodecKind;
+  const preset = values.preset as PresetName;
+  if (!CODEC_KINDS.includes(kind)) throw new UsageError(`unknown --model '${values.model}' (choose ${CODEC_KINDS.join(', ')})\n\n${USAGE}`);
+  if (!PRESETS.includes(preset)) throw new UsageError(`unknown --preset '${values.preset}' (choose ${PRESETS.join(', ')})`);
+  const int = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+    return n;
+  };
+  const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be positive`);
+  const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
+  process.stderr.write(`backend ${formatBackend(backend)}\n`);
+  const opts = {
+    kind,
+    preset,
+    data: values.data as string,
+    out: values.out ?? `checkpoints/${kind}-${preset}`,
+    steps: int('steps', values.steps),
+    batchSize: int('batch', values.batch),
+    learningRate: lr,
+    seed: int('seed', values.seed),
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every']),
+    validateEvery: int('validate-every', values['validate-every']),
+    resume: values.resume ?? false,
+    augment: values['no-augment'] ? false : undefined,
+  };
+  const r = await trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]);
+  process.stdout.write(
+    `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
+  );
+}
+
+runCli(main);

@@ -1,0 +1,131 @@
+/**
+ * Evaluate a codec as audio (thesis Table 2 row 1, Fig. 13/14): reconstruction MSE and SI-SDR,
+ * FAD of reconstructions against the originals, codebook usage, and the latent probe per level.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Codec } from '../models/codec';
+import { melStatsEmbedder, type Embedder } from './embedders';
+import { fad, type FadResult } from './fad';
+import { latentProbe, type ProbeResult } from './probe';
+import { finiteMean, mse, siSdr } from './reconstruction';
+
+export interface CodecEvaluation {
+  clips: number;
+  mse: number;
+  siSdr: number;
+  fad: FadResult;
+  usage: { top: number | null; bottom: number; perplexityTop: number | null; perplexityBottom: number };
+  probe: { top: ProbeResult | null; bottom: ProbeResult } | null;
+}
+
+/** Per-clip pooled latents (mean and standard deviation over time of each latent dimension). */
+export function pooledLatents(codec: Codec, clips: readonly Float32Array[], batchSize = 8): { top: number[][] | null; bottom: number[][] } {
+  const top: number[][] = [];
+  const bottom: number[][] = [];
+  for (let i = 0; i < clips.length; i += batchSize) {
+    const x = codec.toInput(clips.slice(i, i + batchSize));
+    const lat = codec.model.latents(x);
+    const pool = (t: tf.Tensor3D, out: number[][]) => {
+      const [mean, sd] = tf.tidy(() => {
+        const m = tf.mean(t, 1);
+        const s = tf.sqrt(tf.mean(tf.square(tf.sub(t, tf.expandDims(m, 1))), 1));
+        return [m.arraySync() as number[][], s.arraySync() as number[][]];
+      });
+      (mean as number[][]).forEach((row, k) => out.push([...row, ...((sd as number[][])[k] as number[])]));
+    };
+    pool(lat.bottom, bottom);
+    if (lat.top) pool(lat.top, top);
+    tf.dispose([x, lat.bottom, lat.top ?? []]);
+  }
+  return { top: codec.model.top ? top : null, bottom };
+}
+
+export async function evaluateCodec(
+  codec: Codec,
+  clips: readonly Float32Array[],
+  labels: readonly number[],
+  options: { embedder?: Embedder; probe?: boolean; referenceName?: string } = {},
+): Promise<CodecEvaluation> {
+  const codes = codec.encode(clips);
+  const recon = await codec.decode(codes);
+  const usage = codec.usage(codes);
+  const embedder = options.embedder ?? melStatsEmbedder;
+  const fadResult = await fad(clips, recon, embedder, { reference: options.referenceName ?? 'originals', test: `${codec.config.kind} reconstructions` });
+  let probe: CodecEvaluation['probe'] = null;
+  if ((options.probe ?? true) && clips.length >= 4 && new Set(labels).size === 2) {
+    const lat = pooledLatents(codec, clips);
+    probe = { top: lat.top ? latentProbe(lat.top, [...labels]) : null, bottom: latentProbe(lat.bottom, [...labels]) };
+  }
+  return {
+    clips: clips.length,
+    mse: clips.reduce((s, c, i) => s + mse(c, recon[i] as Float32Array), 0) / clips.length,
+    siSdr: finiteMean(clips.map((c, i) => siSdr(c, recon[i] as Float32Array))),
+    fad: fadResult,
+    usage: { top: usage.top?.usage ?? null, bottom: usage.bottom.usage, perplexityTop: usage.top?.perplexity ?? null, perplexityBottom: usage.bottom.perplexity },
+    probe,
+  };
+}
+
+export interface CodecReport {
+  checkpoint: string;
+  kind: string;
+  preset: string;
+  step: number;
+  data: string;
+  split: 'val' | 'all';
+  trained: CodecEvaluation;
+  /** The same architecture with its initial (untrained) weights, for comparison. */
+  untrained: CodecEvaluation | null;
+}
+
+/** Load a codec checkpoint and evaluate it on a dataset's validation (or all) recordings. */
+export async function evaluateCodecCheckpoint(o: {
+  codec: string;
+  data: string;
+  split?: 'val' | 'all';
+  embedder?: Embedder;
+  compareUntrained?: boolean;
+  mode?: 'center' | 'segments';
+}): Promise<CodecReport> {
+  const { loadCodec } = await import('../train/load');
+  const { loadCheckpoint } = await import('../train/checkpoint');
+  const { openDataset } = await import('../data/open');
+  const { loadExamples, splitDataset } = await import('../data/dataset');
+  const { evaluationClips } = await import('../data/batches');
+  const { Codec } = await import('../models/codec');
+  const { codec, dir, step, config } = await loadCodec(o.codec);
+  try {
+    const ck = await loadCheckpoint<typeof config>(dir, 'codec');
+    const ds = await openDataset(o.data);
+    const split = o.split ?? 'val';
+    let items = ds.items;
+    if (split === 'val') {
+      const val = ck.meta.data && ck.meta.data.layout === ds.layout ? new Set(ck.meta.data.val) : new Set(splitDataset(ds).val.map((i) => i.id));
+      items = ds.items.filter((i) => val.has(i.id));
+    }
+    const examples = await loadExamples(items);
+    const clips: Float32Array[] = [];
+    const labels: number[] = [];
+    for (const ex of examples) {
+      for (const c of evaluationClips(ex.audio, { length: config.clipSamples, mode: o.mode ?? 'center' })) {
+        clips.push(c);
+        labels.push(ex.label);
+      }
+    }
+    if (clips.length < 2) throw new Error(`${o.data}: only ${clips.length} ${split} clip(s); FAD needs at least 2`);
+    const opts = o.embedder ? { embedder: o.embedder } : {};
+    const trained = await evaluateCodec(codec, clips, labels, opts);
+    let untrained: CodecEvaluation | null = null;
+    if (o.compareUntrained) {
+      const fresh = new Codec(config);
+      try {
+        untrained = await evaluateCodec(fresh, clips, labels, opts);
+      } finally {
+        fresh.dispose();
+      }
+    }
+    return { checkpoint: dir, kind: config.kind, preset: config.preset, step, data: o.data, split, trained, untrained };
+  } finally {
+    codec.dispose();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The smallest layer toolkit the models need: a named parameter store with deterministic
+ * initialisation, and conv / transposed-conv / linear layers as plain closures over it.
+ * No framework inside the framework: a model is a function of its Params.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv1d, convTranspose1d, conv1dOutputLength } from '../ops/conv1d';
+import { Rng } from '../util/rng';
+
+export type Init =
+  | { kind: 'uniform'; bound: number }
+  | { kind: 'normal'; std: number }
+  | { kind: 'zeros' }
+  | { kind: 'ones' };
+
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+  /** State that is saved but is not a parameter (EMA statistics, flags), like PyTorch buffers. */
+  buffer: boolean;
+  size: number;
+}
+
+export interface TraceEntry {
+  name: string;
+  kind: string;
+  outShape: number[];
+  params: number;
+}
+
+/** Named tf.Variables. Values are drawn from an Rng seeded by (model seed, parameter name). */
+export class Params {
+  readonly seed: number;
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly trainableSet = new Set<string>();
+  private readonly bufferSet = new Set<string>();
+  /** When set, layers append what they computed (used by `describe`). */
+  trace: TraceEntry[] | null = null;
+
+  constructor(seed = 0) {
+    this.seed = seed;
+  }
+
+  /** A parameter (trainable, or learned some other way such as an EMA codebook). */
+  create(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} already exists`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    const rng = new Rng(`${this.seed}/${name}`);
+    if (init.kind === 'uniform') for (let i = 0; i < n; i++) values[i] = rng.range(-init.bound, init.bound);
+    else if (init.kind === 'normal') for (let i = 0; i < n; i++) values[i] = init.std * rng.normal();
+    else if (init.kind === 'ones') values.fill(1);
+    const v = tf.variable(tf.tensor(values, shape), trainable, `${name}_${Params.uid++}`);
+    this.vars.set(name, v);
+    if (trainable) this.trainableSet.add(name);
+    return v;
+  }
+
+  /** State saved with the weights but not counted as a parameter (like a PyTorch buffer). */
+  buffer(name: string, shape: number[], init: Init): tf.Variable {
+    const v = this.create(name, shape, init, false);
+    this.bufferSet.add(name);
+    return v;
+  }
+
+  private static uid = 0;
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter ${name}`);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  info(): ParamInfo[] {
+    return this.names().map((name) => {
+      const v = this.get(name);
+      return { name, shape: v.shape, trainable: this.trainableSet.has(name), buffer: this.bufferSet.has(name), size: v.size };
+    });
+  }
+
+  /** Trainable variables by name (what the optimizer updates). */
+  trainable(): Map<string, tf.Variable> {
+    return new Map([...this.vars].filter(([n]) => this.trainableSet.has(n)));
+  }
+
+  /** Number of parameter values (buffers excluded, as PyTorch's parameters() counts), or only trainable ones. */
+  count(which: 'all' | 'trainable' = 'all'): number {
+    let n = 0;
+    for (const [name, v] of this.vars) {
+      if (this.bufferSet.has(name)) continue;
+      if (which === 'all' || this.trainableSet.has(name)) n += v.size;
+    }
+    return n;
+  }
+
+  record(entry: TraceEntry): void {
+    this.trace?.push(entry);
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.trainableSet.clear();
+    this.bufferSet.clear();
+  }
+}
+
+export type Layer = (x: tf.Tensor3D) => tf.Tensor3D;
+
+export interface ConvSpec {
+  kernel: number;
+  stride?: number;
+  dilation?: number;
+  padding?: number;
+}
+
+/** Conv1d with PyTorch's default initialisation: U(±1/√(cin·kernel)) for weight and bias. */
+export function convLayer(p: Params, name: string, cin: number, cout: number, spec: ConvSpec): Layer {
+  const bound = 1 / Math.sqrt(cin * spec.kernel);
+  const w = p.create(`${name}.weight`, [spec.kernel, cin, cout], { kind: 'uniform', bound });
+  const b = p.create(`${name}.bias`, [cout], { kind: 'uniform', bound });
+  const opts = { stride: spec.stride ?? 1, dilation: spec.dilation ?? 1, padding: spec.padding ?? 0 };
+  return (x) => {
+    const y = conv1d(x, w as tf.Tensor3D, b as tf.Tensor1D, opts);
+    p.record({ name, kind: `conv1d k${spec.kernel}${opts.stride > 1 ? ` s${opts.stride}` : ''}${opts.dilation > 1 ? ` d${opts.dilation}` : ''}`, outShape: y.shape, params: w.size + b.size });
+    return y;
+  };
+}
+
+/** Transposed conv1d (×stride upsampling); PyTorch initialises it from fan-in = cout·kernel. */
+export function convTransposeLayer(p: Params, name: string, cin: number, cout: number, spec: { kernel: number; stride: number; padding: number }): Layer {
+  const bound = 1 / Math.sqrt(cout * spec.kernel);
+  const w = p.create(`${name}.weight`, [spec.kernel, cin, cout], { kind: 'uniform', bound });
+  const b = p.create(`${name}.bias`, [cout], { kind: 'uniform', bound });
+  return (x) => {
+    const y = convTranspose1d(x, w as tf.Tensor3D, b as tf.Tensor1D, { stride: spec.stride, padding: spec.padding });
+    p.record({ name, kind: `convT1d k${spec.kernel} s${spec.stride}`, outShape: y.shape, params: w.size + b.size });
+    return y;
+  };
+}
+
+export const relu: Layer = (x) => tf.relu(x);
+
+/** Apply layers in order. */
+export function sequential(...layers: Layer[]): Layer {
+  return (x) => layers.reduce((h, f) => f(h), x);
+}
+
+export { conv1dOutputLength };

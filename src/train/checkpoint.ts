@@ -1,0 +1,215 @@
+/**
+ * Checkpoints: weights in the tfjs weights-manifest format (model.json + weights.bin), optimizer
+ * moments (optimizer.bin), and everything needed to resume exactly (step, RNG and sampler state,
+ * config, data split) in checkpoint.json. A checkpoint is written to a temp folder, then renamed
+ * into place, then `latest.json` is replaced atomically: a crash at any moment leaves the previous
+ * checkpoint intact and `latest.json` pointing at a complete one.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import type { Params } from '../models/nn';
+import { InputError } from '../util/errors';
+import { writeFileAtomic } from '../util/fs';
+import type { RngState } from '../util/rng';
+import type { AdamConfig, AdamState } from './adam';
+
+export const CHECKPOINT_FORMAT = 'soundtrack-lab/checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** A checkpoint that cannot be used: wrong format/version/model, mismatched shapes, truncated files. */
+export class CheckpointError extends InputError {
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(file, 'bad-argument', detail, options);
+    this.name = 'CheckpointError';
+  }
+}
+
+export interface CheckpointMeta<Config = unknown> {
+  format: typeof CHECKPOINT_FORMAT;
+  version: typeof CHECKPOINT_VERSION;
+  /** What was trained: 'codec', 'prior', 'classifier-head', … */
+  kind: string;
+  /** The model's config (enough to rebuild it). */
+  model: Config;
+  step: number;
+  createdAt: string;
+  /** Seconds of training so far (across resumes). */
+  trainSeconds: number;
+  software: { soundtrackLab: string; tfjs: string; backend: string };
+  /** Options the run was started with. */
+  train: Record<string, unknown>;
+  rng: RngState | null;
+  sampler: unknown;
+  data: { spec: string; layout: string; train: string[]; val: string[] } | null;
+  optimizer: { config: AdamConfig; step: number } | null;
+  metrics: Record<string, number>;
+}
+
+interface WeightsManifest {
+  format: 'soundtrack-lab/weights';
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+export interface SaveInput<Config> {
+  meta: Omit<CheckpointMeta<Config>, 'format' | 'version' | 'createdAt' | 'optimizer'>;
+  params: Params;
+  optimizer?: { config: AdamConfig; state: AdamState };
+  /** Keep this many step folders (default 2); older ones are removed. */
+  keep?: number;
+}
+
+const stepDir = (step: number) => `step-${String(step).padStart(7, '0')}`;
+
+async function writeWeights(dir: string, base: string, tensors: tf.NamedTensorMap): Promise<tf.io.WeightsManifestEntry[]> {
+  const { data, specs } = await tf.io.encodeWeights(tensors);
+  await fsp.writeFile(path.join(dir, `${base}.bin`), new Uint8Array(data));
+  return specs;
+}
+
+/** Write a checkpoint under `runDir` and point latest.json at it. Returns the checkpoint folder. */
+export async function saveCheckpoint<Config>(runDir: string, input: SaveInput<Config>): Promise<string> {
+  await fsp.mkdir(runDir, { recursive: true });
+  const name = stepDir(input.meta.step);
+  const tmp = path.join(runDir, `.${name}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
+  await fsp.mkdir(tmp);
+  try {
+    const weights: tf.NamedTensorMap = {};
+    for (const info of input.params.info()) weights[info.name] = input.params.get(info.name);
+    const specs = await writeWeights(tmp, 'weights', weights);
+    const manifest: WeightsManifest = { format: 'soundtrack-lab/weights', weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+    await fsp.writeFile(path.join(tmp, 'model.json'), JSON.stringify(manifest));
+    let optimizer: CheckpointMeta<Config>['optimizer'] = null;
+    if (input.optimizer) {
+      const moments: tf.NamedTensorMap = {};
+      for (const [k, t] of input.optimizer.state.m) moments[`m/${k}`] = t;
+      for (const [k, t] of input.optimizer.state.v) moments[`v/${k}`] = t;
+      const ospecs = await writeWeights(tmp, 'optimizer', moments);
+      await fsp.writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify({ format: 'soundtrack-lab/weights', weightsManifest: [{ paths: ['optimizer.bin'], weights: ospecs }] }));
+      optimizer = { config: input.optimizer.config, step: input.optimizer.state.step };
+    }
+    const meta: CheckpointMeta<Config> = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      createdAt: new Date().toISOString(),
+      ...input.meta,
+      optimizer,
+    };
+    await fsp.writeFile(path.join(tmp, 'checkpoint.json'), `${JSON.stringify(meta, null, 1)}\n`);
+    const final = path.join(runDir, name);
+    await fsp.rm(final, { recursive: true, force: true });
+    await fsp.rename(tmp, final);
+    await writeFileAtomic(path.join(runDir, 'latest.json'), `${JSON.stringify({ format: 'soundtrack-lab/latest', step: input.meta.step, dir: name })}\n`);
+    const keep = input.keep ?? 2;
+    const all = (await fsp.readdir(runDir)).filter((n) => /^step-\d{7}$/.test(n)).sort();
+    for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) await fsp.rm(path.join(runDir, old), { recursive: true, force: true });
+    return final;
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Resolve a run folder (via latest.json) or a step folder to the step folder. Null when `dir` holds no checkpoint. */
+export async function findCheckpoint(dir: string): Promise<string | null> {
+  try {
+    await fsp.access(path.join(dir, 'checkpoint.json'));
+    return dir;
+  } catch {
+    // not a step folder
+  }
+  try {
+    const latest = JSON.parse(await fsp.readFile(path.join(dir, 'latest.json'), 'utf8')) as { dir?: string };
+    if (latest.dir) return path.join(dir, latest.dir);
+  } catch {
+    // no latest.json
+  }
+  return null;
+}
+
+async function readWeights(dir: string, manifestName: string): Promise<tf.NamedTensorMap> {
+  const manifestFile = path.join(dir, manifestName);
+  let manifest: WeightsManifest;
+  try {
+    manifest = JSON.parse(await fsp.readFile(manifestFile, 'utf8')) as WeightsManifest;
+  } catch (e) {
+    throw new CheckpointError(manifestFile, `cannot read the weights manifest (${(e as Error).message})`, { cause: e });
+  }
+  const group = manifest.weightsManifest?.[0];
+  if (!group) throw new CheckpointError(manifestFile, 'the weights manifest lists no weights');
+  const buffers: Buffer[] = [];
+  for (const p of group.paths) {
+    try {
+      buffers.push(await fsp.readFile(path.join(dir, p)));
+    } catch (e) {
+      throw new CheckpointError(path.join(dir, p), 'weights file missing', { cause: e });
+    }
+  }
+  const data = Buffer.concat(buffers);
+  const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
+  let expected = 0;
+  for (const w of group.weights) {
+    const per = w.quantization ? (w.quantization.dtype === 'float16' ? 2 : w.quantization.dtype === 'uint16' ? 2 : 1) : (bytesPer[w.dtype] ?? 4);
+    expected += w.shape.reduce((a, b) => a * b, 1) * per;
+  }
+  if (data.length !== expected) {
+    throw new CheckpointError(path.join(dir, group.paths.join('+')), `weights data is ${data.length} bytes, the manifest needs ${expected} (truncated or mismatched file)`);
+  }
+  return tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), group.weights);
+}
+
+export interface LoadedCheckpoint<Config> {
+  dir: string;
+  meta: CheckpointMeta<Config>;
+  weights: tf.NamedTensorMap;
+  /** Adam moments when the checkpoint has them. */
+  optimizer: AdamState | null;
+}
+
+/** Read a checkpoint (run folder or step folder). `kind` must match when given. */
+export async function loadCheckpoint<Config>(where: string, kind?: string): Promise<LoadedCheckpoint<Config>> {
+  const dir = await findCheckpoint(where);
+  if (!dir) throw new CheckpointError(where, 'no checkpoint here (no checkpoint.json or latest.json)');
+  const metaFile = path.join(dir, 'checkpoint.json');
+  let meta: CheckpointMeta<Config>;
+  try {
+    meta = JSON.parse(await fsp.readFile(metaFile, 'utf8')) as CheckpointMeta<Config>;
+  } catch (e) {
+    throw new CheckpointError(metaFile, `unreadable checkpoint metadata (${(e as Error).message})`, { cause: e });
+  }
+  if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(metaFile, `not a soundtrack-lab checkpoint (format ${JSON.stringify(meta.format)})`);
+  if (meta.version !== CHECKPOINT_VERSION) throw new CheckpointError(metaFile, `checkpoint version ${meta.version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (kind && meta.kind !== kind) throw new CheckpointError(metaFile, `is a ${meta.kind} checkpoint, not a ${kind}`);
+  const weights = await readWeights(dir, 'model.json');
+  let optimizer: AdamState | null = null;
+  if (meta.optimizer) {
+    const moments = await readWeights(dir, 'optimizer.json');
+    const m = new Map<string, tf.Tensor>();
+    const v = new Map<string, tf.Tensor>();
+    for (const [k, t] of Object.entries(moments)) (k.startsWith('m/') ? m : v).set(k.slice(2), t);
+    optimizer = { step: meta.optimizer.step, m, v };
+  }
+  return { dir, meta, weights, optimizer };
+}
+
+/** Copy loaded weights into a model's parameters; every name and shape must match. Disposes `weights`. */
+export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: string): void {
+  const problems: string[] = [];
+  for (const info of params.info()) {
+    const w = weights[info.name];
+    if (!w) problems.push(`missing ${info.name}`);
+    else if (w.shape.join('x') !== info.shape.join('x')) problems.push(`${info.name} has shape [${w.shape}] in the checkpoint, the model needs [${info.shape}]`);
+  }
+  const extra = Object.keys(weights).filter((k) => !params.has(k));
+  if (extra.length > 0) problems.push(`unexpected ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`);
+  if (problems.length > 0) {
+    tf.dispose(Object.values(weights));
+    throw new CheckpointError(file, `weights do not fit this model (a checkpoint of another model or preset?): ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? ` (+${problems.length - 4} more)` : ''}`);
+  }
+  for (const info of params.info()) {
+    const w = weights[info.name] as tf.Tensor;
+    params.get(info.name).assign(w.dtype === 'float32' ? w : tf.cast(w, 'float32'));
+  }
+  tf.dispose(Object.values(weights));
+}
