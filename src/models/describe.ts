@@ -1,7 +1,8 @@
 /** Layer summaries and parameter counts for `npm run describe` (every model of the project). */
 import * as tf from '@tensorflow/tfjs';
 import { Codec } from './codec';
-import { CODEC_KINDS, codecPreset, type CodecKind, type PresetName } from './presets';
+import { CODEC_KINDS, codecPreset, priorPreset, THESIS_CODES, type CodecKind, type PresetName } from './presets';
+import { Prior } from './prior';
 import type { TraceEntry } from './nn';
 
 export interface ModelDescription {
@@ -16,7 +17,7 @@ export interface ModelDescription {
   notes: string[];
 }
 
-export const DESCRIBABLE: readonly string[] = [...CODEC_KINDS];
+export const DESCRIBABLE: readonly string[] = [...CODEC_KINDS, 'prior-top', 'prior-bottom'];
 
 export function describeModel(model: string, preset: PresetName): ModelDescription {
   if ((CODEC_KINDS as readonly string[]).includes(model)) {
@@ -45,6 +46,41 @@ export function describeModel(model: string, preset: PresetName): ModelDescripti
       };
     } finally {
       codec.dispose();
+    }
+  }
+  if (model === 'prior-top' || model === 'prior-bottom') {
+    const level = model === 'prior-top' ? 'top' : 'bottom';
+    const cfg = priorPreset(level, preset, THESIS_CODES).model;
+    const prior = new Prior(cfg);
+    try {
+      // one row per module (the transformer has no per-layer trace; shapes follow from the config)
+      const groups = new Map<string, number>();
+      for (const info of prior.params.info()) {
+        const key = info.name.replace(/\.(weight|bias|in_proj_weight|in_proj_bias)$/, '').replace(/\.(out_proj|linear1|linear2|norm\d)$/, '');
+        groups.set(key, (groups.get(key) ?? 0) + info.size);
+      }
+      const d = cfg.dModel;
+      const rows: TraceEntry[] = [...groups].map(([name, params]) => ({
+        name,
+        kind: name === 'embedding' ? `embedding ${prior.vocab.size}×${d} (shared)` : name === 'output' ? `linear ${d}→${prior.vocab.size}` : /norm$/.test(name) ? 'layer norm' : name.startsWith('decoder') ? 'decoder layer (self, cross, FF)' : 'encoder layer (self, FF)',
+        outShape: name === 'output' ? [1, cfg.targetLength, prior.vocab.size] : name.startsWith('encoder') ? [1, cfg.sourceLength, d] : [1, cfg.targetLength, d],
+        params,
+      }));
+      return {
+        model,
+        preset,
+        rows,
+        parameters: prior.params.count('all'),
+        trainable: prior.params.count('trainable'),
+        thesis: preset === 'thesis' ? 5_341_084 : null,
+        notes: [
+          `${cfg.encoderLayers} encoder + ${cfg.decoderLayers} decoder layers, d_model ${d}, ${cfg.heads} heads, feed-forward ${cfg.feedForward}, dropout ${cfg.dropout}`,
+          `vocabulary ${prior.vocab.size} = ${cfg.codes} codes + START, PAD/no-class, ${cfg.classes} class tokens`,
+          `source ${cfg.sourceLength} token(s) → target START + ${cfg.targetLength} codes`,
+        ],
+      };
+    } finally {
+      prior.dispose();
     }
   }
   throw new Error(`unknown model '${model}' (choose ${DESCRIBABLE.join(', ')})`);

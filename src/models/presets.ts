@@ -7,6 +7,7 @@ import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import { DEFAULT_MEL, type MelConfig } from '../audio/mel';
 import type { CodebookConfig } from './codebook';
 import type { VqVaeConfig } from './vqvae2';
+import type { PriorConfig } from './prior';
 
 export type CodecKind = 'raw-vqvae2' | 'spec-vqvae' | 'spec-vqvae2';
 export type PresetName = 'thesis' | 'quick';
@@ -119,3 +120,62 @@ export function codecPreset(kind: CodecKind, preset: PresetName, seed = 0): Code
       };
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Priors (thesis Table 1): encoder–decoder transformers over codes.
+// ---------------------------------------------------------------------------------------------
+
+export type PriorLevel = 'top' | 'bottom';
+
+export interface PriorTrainDefaults {
+  batchSize: number;
+  learningRate: number;
+  steps: number;
+  warmupSteps: number;
+  clipNorm: number;
+  labelSmoothing: number;
+  /** Top prior: probability of replacing the class by "no class" (classifier-free guidance). */
+  labelDropout: number;
+}
+
+/**
+ * Architecture of a prior. `codes` (codebook size) and the source/target lengths come from the
+ * codes it is trained on; the thesis: K = 2048, top 900 codes, bottom 3600.
+ */
+export function priorPreset(
+  level: PriorLevel,
+  preset: PresetName,
+  data: { codes: number; topLength: number; bottomLength: number; classes?: number },
+  seed = 0,
+): { model: PriorConfig; train: PriorTrainDefaults } {
+  const thesis = preset === 'thesis';
+  const model: PriorConfig = {
+    format: 'soundtrack-lab/prior',
+    version: 1,
+    level,
+    preset,
+    codes: data.codes,
+    classes: data.classes ?? 2,
+    dModel: thesis ? 100 : 32,
+    heads: 4,
+    encoderLayers: thesis ? 6 : 2,
+    decoderLayers: thesis ? 12 : 2,
+    feedForward: thesis ? 1024 : 64,
+    dropout: 0.1,
+    sourceLength: level === 'top' ? 1 : data.topLength,
+    targetLength: level === 'top' ? data.topLength : data.bottomLength,
+    attentionChunk: 256,
+    // quick: local attention (64 recent codes, 16 aligned source codes, ±32 in the encoder)
+    windows: thesis ? { encoder: null, self: null, cross: null } : { encoder: 64, self: 64, cross: 16 },
+    seed,
+  };
+  const train: PriorTrainDefaults = thesis
+    ? { batchSize: 4, learningRate: 3e-4, steps: 10_080, warmupSteps: 500, clipNorm: 1, labelSmoothing: 0, labelDropout: level === 'top' ? 0.1 : 0 }
+    : level === 'top'
+      ? { batchSize: 8, learningRate: 2e-3, steps: 150, warmupSteps: 10, clipNorm: 1, labelSmoothing: 0, labelDropout: 0.1 }
+      : { batchSize: 4, learningRate: 2e-3, steps: 100, warmupSteps: 10, clipNorm: 1, labelSmoothing: 0, labelDropout: 0 };
+  return { model, train };
+}
+
+/** The thesis' code layout: K = 2048, 900 top and 3600 bottom codes per 7.2-s clip. */
+export const THESIS_CODES = { codes: 2048, topLength: 900, bottomLength: 3600 };

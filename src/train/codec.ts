@@ -17,7 +17,7 @@ import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '
 import { DatasetError, RunFolderError } from './errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { trainLoop, type LoopResult, type TrainTask } from './loop';
-import { Rng } from '../util/rng';
+import { EpochSampler } from './sampler';
 
 export interface TrainCodecOptions {
   kind: CodecKind;
@@ -46,34 +46,6 @@ export interface TrainCodecResult extends LoopResult {
   parameters: number;
   backend: string;
   out: string;
-}
-
-interface SamplerState {
-  epoch: number;
-  order: number[];
-  pos: number;
-}
-
-/** Epoch-wise shuffled order over the training recordings; its state is part of the checkpoint. */
-class RecordingSampler {
-  private state: SamplerState;
-  constructor(private readonly n: number) {
-    this.state = { epoch: 0, order: [], pos: 0 };
-  }
-  next(rng: Rng): number {
-    if (this.state.pos >= this.state.order.length) {
-      this.state = { epoch: this.state.epoch + 1, order: rng.shuffle(Array.from({ length: this.n }, (_, i) => i)), pos: 0 };
-    }
-    return this.state.order[this.state.pos++] as number;
-  }
-  get(): SamplerState {
-    return { ...this.state, order: [...this.state.order] };
-  }
-  set(s: unknown): void {
-    const st = s as SamplerState;
-    if (!st || !Array.isArray(st.order)) throw new Error('checkpoint has no sampler state');
-    this.state = { ...st, order: [...st.order] };
-  }
 }
 
 export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult> {
@@ -132,7 +104,7 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
 
   const codec = new Codec(config);
   if (resume) restoreParams(codec.params, resume.weights, resume.dir);
-  const sampler = new RecordingSampler(trainAudio.length);
+  const sampler = new EpochSampler(trainAudio.length);
   const augment = trainOpts.augment ? DEFAULT_AUGMENT : null;
   const levels = codec.model.codebooks();
 

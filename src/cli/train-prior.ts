@@ -1,0 +1,64 @@
+/** npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR] [--resume] */
+import { formatBackend, initBackend } from '../backend/index';
+import { PRESETS, type PresetName } from '../models/presets';
+import { trainPrior } from '../train/prior';
+import { formatDuration } from '../train/progress';
+import { parseCli, runCli, UsageError } from '../util/cli';
+
+const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
+                       [--batch N] [--lr X] [--label-smoothing X] [--label-dropout P] [--seed N]
+                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
+Trains the Top prior (class → top codes) or the Bottom prior (top → bottom codes) on codes from npm run codes.`;
+
+async function main(): Promise<void> {
+  const { values } = parseCli(
+    process.argv.slice(2),
+    {
+      level: { type: 'string' },
+      codes: { type: 'string' },
+      preset: { type: 'string', default: 'quick' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      'label-smoothing': { type: 'string' },
+      'label-dropout': { type: 'string' },
+      seed: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'validate-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (values.level !== 'top' && values.level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
+  if (!values.codes && !values.resume) throw new UsageError(`--codes is required\n\n${USAGE}`);
+  if (!PRESETS.includes(values.preset as PresetName)) throw new UsageError(`--preset is one of ${PRESETS.join(', ')}`);
+  const num = (name: string, v: string | undefined, integer = true) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a non-negative ${integer ? 'integer' : 'number'}, got '${v}'`);
+    return n;
+  };
+  const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
+  process.stderr.write(`backend ${formatBackend(backend)}\n`);
+  const opts = {
+    level: values.level,
+    preset: values.preset as PresetName,
+    codes: values.codes ?? '',
+    out: values.out ?? `checkpoints/prior-${values.level}-${values.preset}`,
+    steps: num('steps', values.steps),
+    batchSize: num('batch', values.batch),
+    learningRate: num('lr', values.lr, false),
+    labelSmoothing: num('label-smoothing', values['label-smoothing'], false),
+    labelDropout: num('label-dropout', values['label-dropout'], false),
+    seed: num('seed', values.seed),
+    checkpointEvery: num('checkpoint-every', values['checkpoint-every']),
+    validateEvery: num('validate-every', values['validate-every']),
+    resume: values.resume ?? false,
+  };
+  const r = await trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]);
+  process.stdout.write(`${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`);
+}
+
+runCli(main);
