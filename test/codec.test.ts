@@ -9,6 +9,8 @@ import { Codec } from '../src/models/codec';
 import { describeModel } from '../src/models/describe';
 import { codecPreset, type CodecConfig } from '../src/models/presets';
 import { VqVae, type VqVaeConfig } from '../src/models/vqvae2';
+import { Codebook } from '../src/models/codebook';
+import { Params } from '../src/models/nn';
 import { evaluateCodecCheckpoint } from '../src/metrics/codec';
 import { CheckpointError, loadCheckpoint, restoreParams, saveCheckpoint } from '../src/train/checkpoint';
 import { trainCodec } from '../src/train/codec';
@@ -107,6 +109,50 @@ describe('raw-audio VQ-VAE-2', () => {
   });
 });
 
+describe('codebook options', () => {
+  const flat = () => tf.tensor2d([[1, 1], [1, 1], [9, 9], [11, 11]]);
+  const init = [[0, 0], [10, 10], [-10, 10], [100, 100]];
+
+  it('EMA updates move each used code to the mean of its vectors; unused codes are not pulled to the data', async () => {
+    {
+      const p = new Params(0);
+      const cb = new Codebook(p, 'cb', { size: 4, dim: 2, beta: 0.25, ema: { decay: 0.5, epsilon: 1e-5 }, restart: null, dataInit: false });
+      cb.embeddings.assign(tf.tensor2d(init));
+      p.get('cb.ema_sum').assign(tf.tensor2d(init)); // with EMA the running sums are the source of truth
+      await cb.update(flat(), tf.tensor2d([[0, 0, 0, 0]], [1, 4], 'int32'), new Rng(0)); // first step: all to code 0
+      const x = flat();
+      for (let i = 0; i < 15; i++) await cb.update(x, tf.reshape(cb.nearest(x), [1, 4]) as tf.Tensor2D, new Rng(i));
+      const e = cb.embeddings.arraySync() as number[][];
+      expect(e[0]![0]).toBeCloseTo(1, 2);
+      expect(e[1]![0]).toBeCloseTo(10, 2);
+      // the unused code is not pulled towards the data (Laplace smoothing only rescales it)
+      expect(e[2]![0]).toBeLessThan(-1);
+      expect(e[2]![1]).toBeGreaterThan(1);
+      p.dispose();
+    }
+  });
+
+  it('dead-code restarts re-seed unused codes from encoder outputs, lowering the quantisation error', async () => {
+    {
+      const p = new Params(0);
+      const cb = new Codebook(p, 'cb', { size: 4, dim: 2, beta: 0.25, ema: null, restart: { threshold: 0.995 }, dataInit: false });
+      cb.embeddings.assign(tf.tensor2d([[0, 0], [50, 50], [-10, 10], [100, 100]]));
+      const x = flat();
+      const err = () => {
+        const e = cb.embeddings.arraySync() as number[][];
+        return x.arraySync().reduce((s, r) => s + Math.min(...e.map((c) => Math.hypot(c[0]! - r[0]!, c[1]! - r[1]!))), 0);
+      };
+      const before = err();
+      const { restarted } = await cb.update(x, tf.reshape(cb.nearest(x), [1, 4]) as tf.Tensor2D, new Rng(1));
+      expect(restarted).toBe(3); // codes 1, 2 and 3 were never chosen
+      expect(err()).toBeLessThan(before);
+      const e = cb.embeddings.arraySync() as number[][];
+      for (const k of [1, 2, 3]) expect(x.arraySync().map((r) => r.join())).toContain(e[k]!.join());
+      p.dispose();
+    }
+  });
+});
+
 /** A training task on synthetic bursts for the loop tests. */
 function burstTask(m: VqVae, opts: { nanAt?: number } = {}): TrainTask<tf.Tensor3D> {
   let n = 0;
@@ -125,8 +171,8 @@ function burstTask(m: VqVae, opts: { nanAt?: number } = {}): TrainTask<tf.Tensor
       return { loss: loss as tf.Scalar, scalars: { recon: o.recon }, keep: [o.codes.bottom, o.flat.bottom] };
     },
     disposeBatch: (x) => x.dispose(),
-    afterStep: (kept, rng) => {
-      m.bottom.update(kept[1] as tf.Tensor2D, kept[0] as tf.Tensor2D, rng);
+    afterStep: async (kept, rng) => {
+      await m.bottom.update(kept[1] as tf.Tensor2D, kept[0] as tf.Tensor2D, rng);
       return {};
     },
     samplerState: () => ({ n }),
@@ -166,8 +212,8 @@ describe('training loop', () => {
     const counts: number[] = [];
     const task = burstTask(m);
     const origAfter = task.afterStep!;
-    task.afterStep = (k, r) => {
-      const x = origAfter(k, r);
+    task.afterStep = async (k, r) => {
+      const x = await origAfter(k, r);
       counts.push(tf.memory().numTensors);
       return x;
     };

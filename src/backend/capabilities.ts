@@ -11,20 +11,26 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../util/errors';
 import type { BackendName } from './index';
 
-/** Families of ops the models use, each with the tfjs kernels its forward and backward passes run. */
+/**
+ * Families of ops the models use, each with the tfjs kernels its forward and backward passes run —
+ * as implemented in src/ops (e.g. conv1d's backward is built from forward Conv2D kernels), plus the
+ * tfjs-native gradients the project avoids, listed so `info` shows what a plain tfjs model would miss.
+ */
 export const OP_FAMILIES = {
-  matmul: { forward: [tf.BatchMatMul], backward: [tf.BatchMatMul] },
-  conv1d: { forward: [tf.Conv2D], backward: [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter] },
-  'conv1d-transpose': { forward: [tf.Conv2DBackpropInput], backward: [tf.Conv2D, tf.Conv2DBackpropFilter] },
-  embedding: { forward: [tf.GatherV2], backward: [tf.UnsortedSegmentSum] },
+  matmul: { forward: [tf.BatchMatMul], backward: [tf.BatchMatMul, tf.Transpose] },
+  conv1d: { forward: [tf.Conv2D, tf.PadV2], backward: [tf.Conv2D, tf.Conv2DBackpropInput, tf.Transpose, tf.Reverse, tf.Slice] },
+  'conv1d-transpose': { forward: [tf.Conv2DBackpropInput, tf.Slice], backward: [tf.Conv2D, tf.Transpose, tf.PadV2] },
+  embedding: { forward: [tf.GatherV2], backward: [tf.ScatterNd] },
   'codebook-search': { forward: [tf.BatchMatMul, tf.ArgMin, tf.Sum, tf.Square], backward: [] },
-  softmax: { forward: [tf.Softmax, tf.Max, tf.Exp, tf.Sum, tf.Log], backward: [tf.Multiply, tf.Sub, tf.Sum] },
-  'layer-norm': { forward: [tf.Mean, tf.Sub, tf.Square, tf.Rsqrt], backward: [tf.Multiply, tf.Sum, tf.RealDiv] },
+  softmax: { forward: [tf.Softmax, tf.Max, tf.Exp, tf.Sum, tf.Log], backward: [tf.Multiply, tf.Sub, tf.Sum, tf.OneHot] },
+  'layer-norm': { forward: [tf.Mean, tf.Sub, tf.Square, tf.Sqrt], backward: [tf.Multiply, tf.Sum, tf.RealDiv] },
   elementwise: { forward: [tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.Relu, tf.Tanh, tf.Sigmoid], backward: [tf.Step] },
   'pad-slice': { forward: [tf.PadV2, tf.Slice, tf.Concat], backward: [tf.Slice, tf.PadV2] },
   adam: { forward: [], backward: [tf.Multiply, tf.Add, tf.Sqrt, tf.RealDiv, tf.Square] },
   /** Codebook gradients and EMA updates: segment sums via ScatterNd (UnsortedSegmentSum is used when present). */
   'segment-sum': { forward: [tf.ScatterNd, tf.GatherV2], backward: [tf.ScatterNd] },
+  /** tfjs' own conv gradient and gather gradient kernels (not used by this project's ops). */
+  'tfjs-native-gradients': { forward: [], backward: [tf.Conv2DBackpropFilter, tf.UnsortedSegmentSum] },
 } as const satisfies Record<string, { forward: readonly string[]; backward: readonly string[] }>;
 
 export type OpFamily = keyof typeof OP_FAMILIES;

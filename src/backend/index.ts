@@ -143,15 +143,22 @@ async function startWasm(): Promise<Omit<BackendInfo, 'forced' | 'skipped'>> {
   };
 }
 
-async function startCpu(): Promise<Omit<BackendInfo, 'forced' | 'skipped'>> {
-  if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend("cpu") returned false');
-  await tf.ready();
-  // The cpu backend prints an advertisement for tfjs-node on its first tensor; this layer already
-  // reports the backend (and prefers tensorflow when installed), so consume it quietly.
+/**
+ * The cpu backend prints an advertisement for tfjs-node on its first tensor; this layer already
+ * reports the backend (and prefers tensorflow when installed), so consume it quietly. Call right
+ * after switching to 'cpu' with tf.setBackend.
+ */
+export function quietCpuAdvert(): void {
   const prod = tf.env().getBool('PROD');
   tf.env().set('PROD', true);
   tf.tensor(0).dispose();
   tf.env().set('PROD', prod);
+}
+
+async function startCpu(): Promise<Omit<BackendInfo, 'forced' | 'skipped'>> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend("cpu") returned false');
+  await tf.ready();
+  quietCpuAdvert();
   return { name: 'cpu', device: `CPU: ${cpuModel()} (pure JavaScript)`, threads: 1, package: `@tensorflow/tfjs-backend-cpu@${tfVersion()}` };
 }
 

@@ -62,8 +62,10 @@ export class Codebook {
     this.embeddings = p.create(`${name}.embeddings`, [cfg.size, cfg.dim], { kind: 'uniform', bound: 1 / cfg.size }, cfg.ema === null);
     if (cfg.ema) {
       // EMA statistics are buffers; the EMA codebook itself stays a (non-trainable) parameter.
-      this.emaCount = p.buffer(`${name}.ema_count`, [cfg.size], { kind: 'zeros' });
+      // Start the running statistics at "each code saw itself once", so unused codes keep their vector.
+      this.emaCount = p.buffer(`${name}.ema_count`, [cfg.size], { kind: 'ones' });
       this.emaSum = p.buffer(`${name}.ema_sum`, [cfg.size, cfg.dim], { kind: 'zeros' });
+      this.emaSum.assign(this.embeddings);
     } else {
       this.emaCount = null;
       this.emaSum = null;
@@ -116,13 +118,15 @@ export class Codebook {
    * After an optimizer step: EMA codebook update and dead-code restarts (no-ops unless configured).
    * `flat` and `codes` come from this step's quantize().
    */
-  update(flat: tf.Tensor2D, codes: tf.Tensor2D, rng: Rng): { restarted: number; initialized: boolean } {
+  async update(flat: tf.Tensor2D, codes: tf.Tensor2D, rng: Rng): Promise<{ restarted: number; initialized: boolean }> {
     let restarted = 0;
     let initialized = false;
+    // read what decides the control flow first (asynchronously: GPU backends cannot read synchronously)
+    const needsInit = this.initialized ? (((await this.initialized.data()) as Float32Array)[0] as number) === 0 : false;
     tf.tidy(() => {
       const K = this.cfg.size;
       const n = flat.shape[0];
-      if (this.initialized && (this.initialized.dataSync()[0] as number) === 0) {
+      if (this.initialized && needsInit) {
         // First batch: codebook := random encoder outputs (with replacement when there are fewer than K).
         const rows = Array.from({ length: K }, () => rng.int(n));
         const picked = tf.gather(flat, tf.tensor1d(rows, 'int32'));
@@ -150,26 +154,30 @@ export class Codebook {
         const smoothed = tf.mul(tf.div(tf.add(newCount, epsilon), tf.add(total, K * epsilon)), total);
         this.embeddings.assign(tf.div(newSum, tf.expandDims(smoothed, 1)));
       }
-      if (this.cfg.restart && this.usage) {
-        this.usage.assign(tf.add(tf.mul(this.usage, 0.99), tf.mul(count(), 0.01)));
-        const usage = this.usage.dataSync();
+      if (this.cfg.restart && this.usage) this.usage.assign(tf.add(tf.mul(this.usage, 0.99), tf.mul(count(), 0.01)));
+    });
+    if (!initialized && this.cfg.restart && this.usage) {
+      const usage = (await this.usage.data()) as Float32Array;
+      tf.tidy(() => {
+        const K = this.cfg.size;
+        const n = flat.shape[0];
         const dead: number[] = [];
-        for (let k = 0; k < K; k++) if ((usage[k] as number) < this.cfg.restart.threshold) dead.push(k);
+        for (let k = 0; k < K; k++) if ((usage[k] as number) < (this.cfg.restart?.threshold ?? 0)) dead.push(k);
         if (dead.length > 0) {
           const rows = dead.map(() => rng.int(n));
           const fresh = tf.gather(flat, tf.tensor1d(rows, 'int32'));
           const idx = tf.tensor2d(dead, [dead.length, 1], 'int32');
           this.embeddings.assign(tf.tensorScatterUpdate(this.embeddings, idx, fresh));
           // a restarted code gets ~10 steps (0.99¹⁰ ≈ 0.9) to be chosen before it is re-seeded again
-          this.usage.assign(tf.tensorScatterUpdate(this.usage, idx, tf.fill([dead.length], this.cfg.restart.threshold / 0.9)));
+          (this.usage as tf.Variable).assign(tf.tensorScatterUpdate(this.usage as tf.Variable, idx, tf.fill([dead.length], (this.cfg.restart?.threshold ?? 0) / 0.9)));
           if (this.emaSum && this.emaCount) {
             this.emaSum.assign(tf.tensorScatterUpdate(this.emaSum, idx, fresh));
             this.emaCount.assign(tf.tensorScatterUpdate(this.emaCount, idx, tf.ones([dead.length])));
           }
           restarted = dead.length;
         }
-      }
-    });
+      });
+    }
     return { restarted, initialized };
   }
 }

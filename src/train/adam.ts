@@ -80,11 +80,10 @@ export class Adam {
 }
 
 /** Scale gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
-  const norm = tf.tidy(() => {
-    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0] as number);
-  });
+export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Map<string, tf.Tensor>; norm: number }> {
+  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const norm = Math.sqrt(((await total.data()) as Float32Array)[0] as number);
+  total.dispose();
   if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };
   const scale = maxNorm / (norm + 1e-6);
   const out = new Map<string, tf.Tensor>();

@@ -50,7 +50,7 @@ export interface TrainCodecResult extends LoopResult {
 
 export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult> {
   const backend = await initBackend(o.backend ? { backend: o.backend } : {});
-  assertCanTrain(['matmul', 'pad-slice', 'elementwise', 'adam', 'codebook-search', 'segment-sum'], `The ${o.kind} codec`);
+  assertCanTrain(['matmul', 'conv1d', 'conv1d-transpose', 'pad-slice', 'elementwise', 'adam', 'codebook-search', 'segment-sum'], `The ${o.kind} codec`);
   const out = path.resolve(o.out);
   let resume: LoadedCheckpoint<CodecConfig> | null = null;
   const existing = await findCheckpoint(out);
@@ -124,18 +124,19 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       return { loss: r.loss, scalars: { recon: r.recon, codebook: r.codebookLoss, commit: r.commitLoss }, keep };
     },
     disposeBatch: (x) => x.dispose(),
-    afterStep: (kept, rng) => {
+    afterStep: async (kept, rng) => {
       const m: Record<string, number> = {};
-      levels.forEach((cb, i) => {
+      for (let i = 0; i < levels.length; i++) {
+        const cb = levels[i]!;
         const codes = kept[2 * i] as tf.Tensor2D;
         const flat = kept[2 * i + 1] as tf.Tensor2D;
         const level = cb === codec.model.top ? 'top' : 'bottom';
-        const st = codeStats(codes.dataSync(), cb.cfg.size);
+        const st = codeStats((await codes.data()) as Int32Array, cb.cfg.size);
         m[`perplexity_${level}`] = st.perplexity;
         m[`usage_${level}`] = st.usage;
-        const { restarted } = cb.update(flat, codes, rng);
+        const { restarted } = await cb.update(flat, codes, rng);
         if (cb.cfg.restart) m[`restarted_${level}`] = restarted;
-      });
+      }
       return m;
     },
     validate: (): Record<string, number> => {

@@ -31,7 +31,7 @@ export interface TrainTask<Batch> {
   forward(batch: Batch): StepOutput;
   disposeBatch(batch: Batch): void;
   /** After the optimizer update (EMA codebooks, code statistics): metrics to log. */
-  afterStep?(kept: tf.Tensor[], rng: Rng): Record<string, number>;
+  afterStep?(kept: tf.Tensor[], rng: Rng): Record<string, number> | Promise<Record<string, number>>;
   /** Validation metrics, without gradients. */
   validate?(): Promise<Record<string, number>> | Record<string, number>;
   samplerState(): unknown;
@@ -152,18 +152,20 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
       }, [...trainable.values()]);
       task.disposeBatch(batch);
       const result = out as unknown as StepOutput;
-      const loss = value.dataSync()[0] as number;
+      // asynchronous reads throughout: GPU backends cannot read back synchronously
+      const loss = ((await value.data()) as Float32Array)[0] as number;
       if (!Number.isFinite(loss)) {
         tf.dispose([value, grads, Object.values(result.scalars), result.keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
       const named = new Map<string, tf.Tensor>();
       for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
-      const clipped = clipByGlobalNorm(named, o.clipNorm);
+      const clipped = await clipByGlobalNorm(named, o.clipNorm);
       adam.apply(trainable, clipped.grads, lr);
       tf.dispose([...clipped.grads.values(), value]);
-      const extra = task.afterStep ? task.afterStep(result.keep, rng) : {};
-      const scalars = Object.fromEntries(Object.entries(result.scalars).map(([k, t]) => [k, t.dataSync()[0] as number]));
+      const extra = task.afterStep ? await task.afterStep(result.keep, rng) : {};
+      const scalars: Record<string, number> = {};
+      for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0] as number;
       tf.dispose([Object.values(result.scalars), result.keep]);
       step += 1;
       const seconds = (performance.now() - t0) / 1000;

@@ -4,7 +4,9 @@
  * training refuses a backend that fails this check instead of silently learning garbage.
  */
 import * as tf from '@tensorflow/tfjs';
+import { quietCpuAdvert } from '../backend/index';
 import { Prior, type PriorConfig } from '../models/prior';
+import { VqVae, type VqVaeConfig } from '../models/vqvae2';
 import { BackendError } from '../util/errors';
 
 export interface ParityResult {
@@ -37,33 +39,64 @@ export const TINY_PRIOR: PriorConfig = {
   seed: 11,
 };
 
-function priorGradients(cfg: PriorConfig): Map<string, Float32Array> {
+export const TINY_CODEC: VqVaeConfig = {
+  inChannels: 1,
+  channels: 8,
+  resChannels: 4,
+  dilations: [1, 3],
+  bottomDownsamples: 3,
+  topDownsamples: 2,
+  codebook: { size: 16, dim: 4, beta: 0.25, ema: null, restart: null, dataInit: false },
+  seed: 5,
+};
+
+type Model = { params: { trainable(): Map<string, tf.Variable>; dispose(): void }; loss(): tf.Scalar };
+
+function tinyPrior(): Model {
+  const cfg = TINY_PRIOR;
   const prior = new Prior(cfg);
+  const src = tf.tensor2d(Int32Array.from({ length: 2 * cfg.sourceLength }, (_, i) => (i * 7) % cfg.codes), [2, cfg.sourceLength], 'int32');
+  const tgt = tf.tensor2d(Int32Array.from({ length: 2 * cfg.targetLength }, (_, i) => (i * 5 + 3) % cfg.codes), [2, cfg.targetLength], 'int32');
+  return {
+    params: { trainable: () => prior.params.trainable(), dispose: () => (tf.dispose([src, tgt]), prior.dispose()) },
+    loss: () => prior.loss(src, tgt),
+  };
+}
+
+function tinyCodec(): Model {
+  const m = new VqVae(TINY_CODEC);
+  const x = tf.tensor3d(Float32Array.from({ length: 2 * 256 }, (_, i) => 0.5 * Math.sin(i * 0.37) * Math.exp(-(((i % 256) - 90) ** 2) / 2000)), [2, 256, 1]);
+  return { params: { trainable: () => m.params.trainable(), dispose: () => (x.dispose(), m.dispose()) }, loss: () => m.forward(x).loss };
+}
+
+async function gradients(build: () => Model): Promise<Map<string, Float32Array>> {
+  const model = build();
   try {
-    const vars = prior.params.trainable();
+    const vars = model.params.trainable();
     const names = new Map([...vars].map(([n, v]) => [v.name, n]));
-    const src = tf.tensor2d(Int32Array.from({ length: 2 * cfg.sourceLength }, (_, i) => (i * 7) % cfg.codes), [2, cfg.sourceLength], 'int32');
-    const tgt = tf.tensor2d(Int32Array.from({ length: 2 * cfg.targetLength }, (_, i) => (i * 5 + 3) % cfg.codes), [2, cfg.targetLength], 'int32');
-    const { value, grads } = tf.variableGrads(() => prior.loss(src, tgt), [...vars.values()]);
+    const { value, grads } = tf.variableGrads(() => model.loss(), [...vars.values()]);
     const out = new Map<string, Float32Array>();
-    for (const [k, g] of Object.entries(grads)) out.set(names.get(k) ?? k, g.dataSync() as Float32Array);
-    tf.dispose([value, Object.values(grads), src, tgt]);
+    // data(), not dataSync(): GPU backends (webgpu) cannot read back synchronously
+    for (const [k, g] of Object.entries(grads)) out.set(names.get(k) ?? k, (await g.data()) as Float32Array);
+    tf.dispose([value, Object.values(grads)]);
     return out;
   } finally {
-    prior.dispose();
+    model.params.dispose();
   }
 }
 
-/** Compare the current backend's prior gradients with cpu's. */
-export async function checkPriorGradientParity(tolerance = 1e-2): Promise<ParityResult> {
+/** Compare a tiny model's gradients on the current backend with cpu's. */
+export async function checkGradientParity(which: 'prior' | 'codec', tolerance = 1e-2): Promise<ParityResult> {
+  const build = which === 'prior' ? tinyPrior : tinyCodec;
   const backend = tf.getBackend();
-  const here = priorGradients(TINY_PRIOR);
+  const here = await gradients(build);
   let reference: Map<string, Float32Array>;
   if (backend === 'cpu') reference = here;
   else {
     await tf.setBackend('cpu');
+    quietCpuAdvert();
     try {
-      reference = priorGradients(TINY_PRIOR);
+      reference = await gradients(build);
     } finally {
       await tf.setBackend(backend);
     }
@@ -86,6 +119,11 @@ export async function checkPriorGradientParity(tolerance = 1e-2): Promise<Parity
     }
   }
   return { backend, maxRelative, worst, ok: maxRelative <= tolerance, tolerance };
+}
+
+/** The prior's check (what trainPrior runs before training on a non-cpu backend). */
+export function checkPriorGradientParity(tolerance = 1e-2): Promise<ParityResult> {
+  return checkGradientParity('prior', tolerance);
 }
 
 /** Throw when the backend in use computes wrong prior gradients. */

@@ -69,7 +69,7 @@ export function priorRows(set: CodeSet, level: PriorLevel, split: 'train' | 'val
 
 export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult> {
   const backend = await initBackend(o.backend ? { backend: o.backend } : {});
-  assertCanTrain(['matmul', 'softmax', 'layer-norm', 'elementwise', 'adam', 'segment-sum'], `The ${o.level} prior`);
+  assertCanTrain(['matmul', 'embedding', 'softmax', 'layer-norm', 'elementwise', 'adam'], `The ${o.level} prior`);
   if (!o.skipParityCheck && backend.name !== 'cpu') await assertPriorGradients();
   if (!PRESETS.includes(o.preset)) throw new InputError(o.out, 'bad-argument', `unknown preset ${o.preset}`);
   const out = path.resolve(o.out);
