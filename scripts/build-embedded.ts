@@ -23,6 +23,8 @@ import { projectRoot } from '../src/util/project';
 
 interface Source {
   id: string;
+  /** audio → data/embedded/<class>/<id>.wav; image → data/images/<class>/<id>.<ext> (kept as is). */
+  kind: 'audio' | 'image';
   cls: 'cat' | 'dog' | 'negative';
   package: string;
   path: string;
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     }
 
     const entries: EmbeddedEntry[] = [];
+    const images: ImageEntry[] = [];
     const written = new Set<string>();
     for (const s of sources) {
       const pkg = unpacked.get(s.package) as { dir: string; version: string };
@@ -89,6 +92,14 @@ async function main(): Promise<void> {
       } else {
         bytes = await fsp.readFile(file);
         ext = path.extname(s.path);
+      }
+      if (s.kind === 'image') {
+        const rel = `images/${s.cls}/${s.id}${ext}`;
+        await fsp.mkdir(path.join(root, 'data', 'images', s.cls), { recursive: true });
+        await writeFileAtomic(path.join(root, 'data', rel), bytes);
+        images.push({ id: s.id, cls: s.cls, file: rel, package: s.package, packageVersion: pkg.version, path: s.path, rccEntry: s.rccEntry, license: s.license, copyright: s.copyright, note: s.note, sha256: createHash('sha256').update(bytes).digest('hex') });
+        process.stderr.write(`data/${rel}  (${s.package}, ${s.license})\n`);
+        continue;
       }
       const tmp = path.join(work, `${s.id}${ext}`);
       await fsp.writeFile(tmp, bytes);
@@ -117,15 +128,17 @@ async function main(): Promise<void> {
     }
     // remove WAV files no longer listed
     for (const sub of ['cat', 'dog', '_negatives']) {
+      // (images live in data/images and are rewritten above)
       for (const n of await fsp.readdir(path.join(out, sub)).catch(() => [] as string[])) {
         if (n.endsWith('.wav') && !written.has(`${sub}/${n}`)) await fsp.rm(path.join(out, sub, n));
       }
     }
     const manifest: EmbeddedManifest = { format: EMBEDDED_FORMAT, version: 1, sampleRate: SAMPLE_RATE, entries };
     await writeFileAtomic(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    await writeFileAtomic(path.join(root, 'data', 'images', 'manifest.json'), `${JSON.stringify({ format: 'soundtrack-lab/embedded-images', version: 1, entries: images }, null, 1)}\n`);
     // The default layout keeps the licence list at data/LICENSES.md; a custom --out gets its own copy.
     const licenses = values.out ? path.join(out, 'LICENSES.md') : path.join(root, 'data', 'LICENSES.md');
-    await writeFileAtomic(licenses, licensesMarkdown(entries));
+    await writeFileAtomic(licenses, licensesMarkdown(entries, images));
     const secs = (c: string) => entries.filter((e) => e.cls === c).reduce((a, e) => a + e.seconds, 0).toFixed(1);
     process.stdout.write(`wrote ${entries.length} files to ${out}: cat ${secs('cat')} s, dog ${secs('dog')} s, background ${secs('negative')} s\n`);
   } finally {
@@ -133,7 +146,21 @@ async function main(): Promise<void> {
   }
 }
 
-function licensesMarkdown(entries: EmbeddedEntry[]): string {
+interface ImageEntry {
+  id: string;
+  cls: string;
+  file: string;
+  package: string;
+  packageVersion: string;
+  path: string;
+  rccEntry: string | null;
+  license: string;
+  copyright: string;
+  note: string;
+  sha256: string;
+}
+
+function licensesMarkdown(entries: EmbeddedEntry[], images: ImageEntry[]): string {
   const lines = [
     '# Licences of the embedded data',
     '',
@@ -150,8 +177,19 @@ function licensesMarkdown(entries: EmbeddedEntry[]): string {
     lines.push(`| ${e.file} | ${e.cls} | ${e.seconds.toFixed(2)} | ${e.package} (${e.packageVersion}) | \`${where}\` | ${e.license} | ${e.copyright} |`);
   }
   lines.push('');
+  lines.push('## Photos (`data/images/`)');
+  lines.push('');
+  lines.push('Sample inputs for `generate` and the tests, kept exactly as the package ships them.');
+  lines.push('');
+  lines.push('| file | class | Debian package (version) | original path [resource inside a Qt .rcc] | licence | copyright / source |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const e of images) {
+    const where = e.rccEntry ? `${e.path} [${e.rccEntry}]` : e.path;
+    lines.push(`| ${e.file} | ${e.cls} | ${e.package} (${e.packageVersion}) | \`${where}\` | ${e.license} | ${e.copyright} |`);
+  }
+  lines.push('');
   lines.push('Licence texts: GPL-2 / GPL-3: https://www.gnu.org/licenses/ · CC-BY-SA-3.0: https://creativecommons.org/licenses/by-sa/3.0/ ·');
-  lines.push('Free Art License 1.3: https://artlibre.org/licence/lal/en/');
+  lines.push('Free Art License 1.3: https://artlibre.org/licence/lal/en/ · CC-BY-2.0: https://creativecommons.org/licenses/by/2.0/');
   lines.push('');
   return lines.join('\n');
 }

@@ -5,15 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/audio/wav';
 import { initBackend } from '../src/backend/index';
-import { extractCodes } from '../src/codes/extract';
-import { Codec } from '../src/models/codec';
-import { codecPreset } from '../src/models/presets';
-import { saveCheckpoint } from '../src/train/checkpoint';
-import { trainPrior } from '../src/train/prior';
+import { buildTestModels } from './fixtures/models';
 import { tempDir } from './helpers';
 
 const TSX = path.join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -22,16 +17,7 @@ const codec = path.join(dir, 'codec');
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
-  const cfg = codecPreset('raw-vqvae2', 'quick', 1);
-  const c = new Codec(cfg);
-  await saveCheckpoint(codec, {
-    meta: { kind: 'codec', model: cfg, step: 0, trainSeconds: 0, software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'wasm' }, train: {}, rng: null, sampler: null, data: null, metrics: {} },
-    params: c.params,
-  });
-  c.dispose();
-  await extractCodes({ codec, data: 'embedded', out: path.join(dir, 'codes'), mode: 'center' });
-  await trainPrior({ level: 'top', preset: 'quick', codes: path.join(dir, 'codes'), out: path.join(dir, 'top'), steps: 2, batchSize: 4, quiet: true });
-  await trainPrior({ level: 'bottom', preset: 'quick', codes: path.join(dir, 'codes'), out: path.join(dir, 'bottom'), steps: 1, batchSize: 2, quiet: true });
+  await buildTestModels(dir);
 }, 300_000);
 
 describe('npm run sample', () => {

@@ -96,11 +96,28 @@ def main():
     p.add_argument("--channels", type=int, default=68)
     p.add_argument("--res", type=int, default=39)
     p.add_argument("--length", type=int, default=28800)
+    p.add_argument("--decode", action="store_true", help="time decoding one clip from codes (no gradient) instead of a training step")
+    p.add_argument("--codes", type=int, default=2048)
+    p.add_argument("--dim", type=int, default=32)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
-    model = VQVAE2(a.channels, a.res).to(dev)
+    model = VQVAE2(a.channels, a.res, a.dim, a.codes).to(dev)
+    if a.decode:
+        model.eval()
+        times = []
+        with torch.no_grad():
+            for i in range(a.steps + 1):
+                t0 = time.perf_counter()
+                qt = model.q_t.embed(torch.randint(0, a.codes, (1, a.length // 32), device=dev)).permute(0, 2, 1)
+                qb = model.q_b.embed(torch.randint(0, a.codes, (1, a.length // 8), device=dev)).permute(0, 2, 1)
+                out = model.dec(torch.cat([model.up_t(qt), qb], 1))
+                out.sum().item()
+                if i > 0:
+                    times.append(time.perf_counter() - t0)
+        print(json.dumps({"step_s": statistics.median(times), "params": sum(p.numel() for p in model.parameters()), "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads()}))
+        return
     opt = torch.optim.Adam(model.parameters(), lr=3e-4)
     x = torch.randn(a.batch, 1, a.length, device=dev)
     times = []

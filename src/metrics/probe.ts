@@ -21,7 +21,7 @@ export interface ProbeResult {
   n: number;
 }
 
-function standardize(rows: number[][]): number[][] {
+export function standardize(rows: number[][]): number[][] {
   const d = (rows[0] as number[]).length;
   const mean = new Array<number>(d).fill(0);
   const sd = new Array<number>(d).fill(0);
@@ -35,7 +35,7 @@ function standardize(rows: number[][]): number[][] {
  * Written here because it is a dozen lines and the features are small (one pooled vector per clip);
  * the npm logistic-regression packages are unmaintained.
  */
-function fitLogistic(x: number[][], y: number[], l2 = 1e-2, steps = 300, lr = 0.5): (row: number[]) => number {
+export function fitLogistic(x: number[][], y: number[], l2 = 1e-2, steps = 300, lr = 0.5): (row: number[]) => number {
   const d = (x[0] as number[]).length;
   const w = new Array<number>(d).fill(0);
   let b = 0;

@@ -213,3 +213,26 @@ export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: 
   }
   tf.dispose(Object.values(weights));
 }
+
+/**
+ * Copy a checkpoint's weights and metadata (not the optimizer moments) to `dst` — what the project
+ * ships: the same files `generate` loads, without the state only resuming needs.
+ */
+export async function exportCheckpoint(src: string, dst: string): Promise<string> {
+  const ck = await loadCheckpoint(src);
+  const { Params } = await import('../models/nn');
+  const params = new Params(0);
+  for (const [name, t] of Object.entries(ck.weights)) {
+    const v = params.create(name, t.shape, { kind: 'zeros' }, false);
+    v.assign(t);
+  }
+  tf.dispose(Object.values(ck.weights));
+  if (ck.optimizer) tf.dispose([...ck.optimizer.m.values(), ...ck.optimizer.v.values()]);
+  await fsp.rm(dst, { recursive: true, force: true });
+  const { format: _f, version: _v, createdAt: _c, optimizer: _o, ...meta } = ck.meta;
+  try {
+    return await saveCheckpoint(dst, { meta, params, keep: 1 });
+  } finally {
+    params.dispose();
+  }
+}

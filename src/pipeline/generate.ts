@@ -1,0 +1,162 @@
+/**
+ * The whole algorithm (thesis Fig. 12): image or video in → cat/dog label → Top prior → Bottom prior
+ * → codec decoder → 4 kHz waveform out; for a video, enough 7.2-s clips to cover it, joined with
+ * short crossfades, and the video with the new sound track muxed in.
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { runFfmpeg } from '../audio/ffmpeg';
+import { resample } from '../audio/resample';
+import { writeWav } from '../audio/wav';
+import type { SamplingOptions } from '../sample/strategy';
+import { InputError } from '../util/errors';
+import { CatDogClassifier, CLASS_NAMES, type VideoPrediction } from '../vision/classifier';
+import { isImageFile, isVideoFile, probeMedia } from '../vision/media';
+import { defaultClassifier, shippedPath } from './models';
+import { disposeSoundModels, loadSoundModels, soundForClass, type SoundModels } from './sound';
+
+export interface GenerateOptions extends SamplingOptions {
+  input: string;
+  /** .wav (any input) or .mp4 (video input: the video with the generated track). */
+  out: string;
+  /** Skip the classifier. */
+  className?: string;
+  models?: { codec?: string; top?: string; bottom?: string; classifier?: string | null };
+  fps?: number;
+  vote?: 'median' | 'mean';
+  crossfadeSeconds?: number;
+  /** Reuse loaded models across calls. */
+  loaded?: { sound?: SoundModels; classifier?: CatDogClassifier };
+}
+
+export interface GenerateResult {
+  out: string;
+  label: number;
+  className: string;
+  /** Classifier confidence (null with --class). */
+  confidence: number | null;
+  labelSource: string;
+  video: VideoPrediction | null;
+  clips: number;
+  seconds: number;
+  sampleRate: number;
+  timings: { load: number; classify: number; top: number; bottom: number; decode: number; write: number; total: number };
+}
+
+/** Join equal-length clips with equal-power crossfades of `fade` samples. */
+export function joinWithCrossfades(clips: readonly Float32Array[], fade: number): Float32Array {
+  if (clips.length === 0) return new Float32Array(0);
+  const len = (clips[0] as Float32Array).length;
+  const f = Math.max(0, Math.min(fade, Math.floor(len / 2)));
+  const out = new Float32Array(clips.length * len - (clips.length - 1) * f);
+  clips.forEach((c, k) => {
+    const start = k * (len - f);
+    for (let i = 0; i < len; i++) {
+      let g = 1;
+      if (k > 0 && i < f) g = Math.sin((Math.PI / 2) * ((i + 0.5) / f));
+      if (k < clips.length - 1 && i >= len - f) g *= Math.cos((Math.PI / 2) * ((i - (len - f) + 0.5) / f));
+      out[start + i] = (out[start + i] as number) + g * (c[i] as number);
+    }
+  });
+  return out;
+}
+
+async function tempPathBeside(out: string, ext: string): Promise<string> {
+  await fsp.mkdir(path.dirname(path.resolve(out)), { recursive: true });
+  return path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp${ext}`);
+}
+
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+  const t0 = performance.now();
+  const outExt = path.extname(o.out).toLowerCase();
+  const image = isImageFile(o.input);
+  const video = !image && isVideoFile(o.input);
+  if (!image && !video) throw new InputError(o.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
+  if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(o.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
+  if (outExt === '.mp4' && !video) throw new InputError(o.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
+  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className)) throw new InputError(o.input, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
+  const info = video ? await probeMedia(o.input) : null;
+  if (video && !info?.video) throw new InputError(o.input, 'no-audio-stream', 'has no video stream');
+  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(o.input, 'empty', 'the video has zero length');
+
+  // models
+  const tl = performance.now();
+  const sound = o.loaded?.sound ?? (await loadSoundModels({ codec: o.models?.codec ?? shippedPath('codec'), top: o.models?.top ?? shippedPath('top'), bottom: o.models?.bottom ?? shippedPath('bottom') }));
+  let classifier = o.loaded?.classifier ?? null;
+  try {
+    if (!classifier && o.className === undefined) {
+      const head = o.models?.classifier === undefined ? await defaultClassifier() : o.models.classifier;
+      classifier = await CatDogClassifier.load(head);
+    }
+    const load = (performance.now() - tl) / 1000;
+
+    // label
+    const tc = performance.now();
+    let label: number;
+    let confidence: number | null = null;
+    let videoPrediction: VideoPrediction | null = null;
+    let labelSource: string;
+    if (o.className !== undefined) {
+      label = CLASS_NAMES.indexOf(o.className as (typeof CLASS_NAMES)[number]);
+      labelSource = '--class';
+    } else if (image) {
+      const p = await (classifier as CatDogClassifier).classifyImage(o.input);
+      label = p.label;
+      confidence = p.probability;
+      labelSource = (classifier as CatDogClassifier).mode;
+    } else {
+      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(o.input, { ...(o.fps ? { fps: o.fps } : {}), vote: o.vote ?? 'median' });
+      label = videoPrediction.label;
+      confidence = videoPrediction.probability;
+      labelSource = `${(classifier as CatDogClassifier).mode}, ${videoPrediction.vote} of ${videoPrediction.frames.length} frames`;
+    }
+    const classify = (performance.now() - tc) / 1000;
+
+    // sound
+    const sr = sound.codec.config.sampleRate;
+    const clipSeconds = sound.codec.config.clipSamples / sr;
+    const fade = Math.round((o.crossfadeSeconds ?? 0.25) * sr);
+    const wanted = video ? (info?.durationSeconds as number) : clipSeconds;
+    const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.codec.config.clipSamples - fade)));
+    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, ...sampling } = o;
+    const r = await soundForClass(sound, label, { ...sampling, clips: n });
+    let audio = joinWithCrossfades(r.clips, fade);
+    if (video) audio = audio.slice(0, Math.round(wanted * sr));
+
+    // write (temp file + rename: no partial output)
+    const tw = performance.now();
+    if (outExt === '.wav') await writeWav(o.out, audio, sr, 'pcm16');
+    else {
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'soundtrack-mux-'));
+      const tmp = await tempPathBeside(o.out, '.mp4');
+      try {
+        // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
+        const wav = path.join(dir, 'track.wav');
+        await writeWav(wav, resample(audio, sr, 16000), 16000, 'pcm16');
+        await runFfmpeg(['-loglevel', 'error', '-y', '-i', o.input, '-i', wav, '-map', '0:v:0', '-map', '1:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '96k', '-shortest', '-movflags', '+faststart', tmp], o.input);
+        await fsp.rename(tmp, o.out);
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
+        await fsp.rm(tmp, { force: true });
+      }
+    }
+    const write = (performance.now() - tw) / 1000;
+    return {
+      out: o.out,
+      label,
+      className: CLASS_NAMES[label] as string,
+      confidence,
+      labelSource,
+      video: videoPrediction,
+      clips: n,
+      seconds: audio.length / sr,
+      sampleRate: sr,
+      timings: { load, classify, top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds, write, total: (performance.now() - t0) / 1000 },
+    };
+  } finally {
+    if (!o.loaded?.sound) disposeSoundModels(sound);
+    if (!o.loaded?.classifier) classifier?.dispose();
+  }
+}
