@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   for (const which of ['codec', 'top', 'bottom', 'classifier'] as const) {
     const dst = path.join(root, SHIPPED[which]);
     const dir = await exportCheckpoint(String(values[which]), dst);
+    // the training curve ships too (the study draws it)
+    await fsp.copyFile(path.join(String(values[which]), 'metrics.jsonl'), path.join(dst, 'metrics.jsonl')).catch(() => undefined);
     const ck = await loadCheckpoint<Record<string, unknown>>(dir);
     const metrics = Object.entries(ck.meta.metrics)
       .filter(([k]) => /^(val_|loss|recon|perplexity|usage|train_accuracy|zero_shot)/.test(k))

@@ -82,13 +82,3 @@ describe('npm run info', () => {
     expect(r.stderr).toMatch(/Unknown backend 'cuda'/);
   });
 });
-
-describe('npm run study (F1 steps)', () => {
-  it('writes the data summary and tables', () => {
-    const out = path.join(dir, 'figures');
-    const r = run('study.ts', ['--out', out]);
-    expect(r.code).toBe(0);
-    expect(existsSync(path.join(out, '01-data.json'))).toBe(true);
-    expect(readFileSync(path.join(out, 'tables.md'), 'utf8')).toMatch(/\| 0 \| cat \| 7 \|/);
-  });
-});

@@ -1,86 +1,54 @@
 /**
- * npm run study [-- --data embedded|DIR] — the main job on the embedded data.
+ * npm run study [-- --only 03] [--data embedded|DIR] [--images DIR] [--preset quick|thesis] [--small] [--out figures]
  *
- * Today it runs the study steps that exist (backend report, dataset statistics and per-class
- * log-mel profiles, the models' sizes against the thesis' Table 1/2 counts) and writes
- * figures/01-data.json and figures/tables.md. The tslab notebooks (F5) take it over as they land;
- * every step calls the same library functions.
+ * The main job: runs the study notebooks (notebooks/NN-*.ipynb) headless on the tslab kernel, in
+ * order, streaming their output; writes the executed notebooks to <out>/notebooks/, the figures to
+ * <out>/ and the regenerated thesis tables to <out>/tables.md. A failing cell stops the run with its
+ * error text (the executed notebook is still written).
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { formatBackend, initBackend } from '../backend/index';
-import { DEFAULT_MEL, logMelSpectrogram, melCenters } from '../audio/mel';
-import { defaultCache } from '../data/cache';
-import { loadExamples } from '../data/dataset';
-import { openDataset } from '../data/open';
-import { formatSummary, summarizeDataset, summaryMarkdown } from '../data/summary';
-import { describeModel } from '../models/describe';
-import { parseCli, runCli } from '../util/cli';
-import { writeFileAtomic } from '../util/fs';
+import { parseCli, runCli, UsageError } from '../util/cli';
 import { projectRoot } from '../util/project';
+import { formatDuration } from '../train/progress';
+import { NotebookError, runNotebook } from '../study/runner';
 
-const USAGE = `npm run study -- [--data embedded|DIR] [--backend NAME] [--out figures]`;
+const USAGE = `npm run study -- [--only NN[,NN]] [--data embedded|DIR] [--images DIR] [--preset quick|thesis] [--small] [--out DIR]`;
 
 async function main(): Promise<void> {
-  const { values } = parseCli(process.argv.slice(2), { data: { type: 'string', default: 'embedded' }, backend: { type: 'string' }, out: { type: 'string' } }, USAGE);
-  const out = path.resolve(values.out ?? path.join(projectRoot(), 'figures'));
-  const t0 = Date.now();
-  const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  process.stdout.write(`[study] backend ${formatBackend(backend)}\n`);
-
-  process.stdout.write(`[study] 01-data: loading ${values.data}\n`);
-  const ds = await openDataset(values.data as string);
-  const summary = await summarizeDataset(ds);
-  process.stdout.write(`${formatSummary(summary)}\n`);
-
-  // Mean log-mel profile per class: where in frequency each class puts its energy.
-  const examples = await loadExamples(ds.items, { cache: defaultCache() });
-  const centers = Array.from(melCenters(DEFAULT_MEL), (hz) => Math.round(hz));
-  const profiles = ds.classes.map((name, label) => {
-    const sum = new Float64Array(DEFAULT_MEL.nMels);
-    let frames = 0;
-    for (const ex of examples.filter((e) => e.label === label)) {
-      const m = logMelSpectrogram(ex.audio, DEFAULT_MEL);
-      for (let t = 0; t < m.frames; t++) for (let b = 0; b < m.bins; b++) sum[b] = (sum[b] as number) + (m.data[t * m.bins + b] as number);
-      frames += m.frames;
+  const { values } = parseCli(
+    process.argv.slice(2),
+    { only: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, preset: { type: 'string' }, small: { type: 'boolean' }, out: { type: 'string' } },
+    USAGE,
+  );
+  if (values.preset && values.preset !== 'quick' && values.preset !== 'thesis') throw new UsageError(`--preset is quick or thesis\n\n${USAGE}`);
+  const root = projectRoot();
+  const out = path.resolve(values.out ?? path.join(root, 'figures'));
+  // settings reach the notebooks' kernels through the environment (see src/study/config.ts)
+  if (values.data) process.env.SOUNDTRACK_STUDY_DATA = values.data === 'embedded' ? 'embedded' : path.resolve(values.data);
+  if (values.images) process.env.SOUNDTRACK_STUDY_IMAGES = path.resolve(values.images);
+  if (values.preset) process.env.SOUNDTRACK_STUDY_PRESET = values.preset;
+  if (values.small) process.env.SOUNDTRACK_STUDY_SMALL = '1';
+  process.env.SOUNDTRACK_STUDY_OUT = out;
+  const all = (await fsp.readdir(path.join(root, 'notebooks'))).filter((n) => /^\d\d-.*\.ipynb$/.test(n)).sort();
+  const only = values.only ? values.only.split(',').map((s) => s.trim().padStart(2, '0')) : null;
+  const chosen = only ? all.filter((n) => only.includes(n.slice(0, 2))) : all;
+  if (chosen.length === 0) throw new UsageError(`no notebook matches --only ${values.only} (have ${all.join(', ')})`);
+  const t0 = performance.now();
+  for (const name of chosen) {
+    process.stderr.write(`\n=== ${name} ===\n`);
+    try {
+      const r = await runNotebook(path.join(root, 'notebooks', name), { out: path.join(out, 'notebooks', name), log: (s) => process.stderr.write(s) });
+      process.stderr.write(`=== ${name}: ${r.cells} cells in ${formatDuration(r.seconds)} → ${path.relative(process.cwd(), r.out)}\n`);
+    } catch (e) {
+      if (e instanceof NotebookError) {
+        process.stderr.write(`error: ${e.message}\n(executed notebook with the outputs so far: ${path.relative(process.cwd(), path.join(out, 'notebooks', name))})\n`);
+        process.exit(1);
+      }
+      throw e;
     }
-    return { name, frames, meanLogMel: Array.from(sum, (v) => Number((v / Math.max(frames, 1)).toFixed(3))) };
-  });
-  for (const p of profiles) {
-    const peakBand = p.meanLogMel.indexOf(Math.max(...p.meanLogMel));
-    process.stdout.write(`[study] ${p.name}: loudest mel band on average ≈ ${centers[peakBand]} Hz (${p.frames} frames)\n`);
   }
-
-  // Model sizes (thesis Table 1 and Table 2's parameter row), from the presets themselves.
-  process.stdout.write('[study] models: building the thesis presets to count parameters\n');
-  const sizes = (['raw-vqvae2', 'spec-vqvae', 'spec-vqvae2', 'prior-top', 'prior-bottom'] as const).map((m) => {
-    const d = describeModel(m, 'thesis');
-    return { model: m, parameters: d.parameters, thesis: d.thesis, notes: d.notes };
-  });
-  const sizeTable = [
-    '| model | parameters (ours) | thesis | notes |',
-    '|---|---:|---:|---|',
-    ...sizes.map((r) => `| ${r.model} | ${r.parameters.toLocaleString('en-US')} | ${r.thesis === null ? '–' : r.thesis.toLocaleString('en-US')} | ${r.notes.join('; ')} |`),
-  ].join('\n');
-
-  await writeFileAtomic(path.join(out, '01-data.json'), `${JSON.stringify({ summary, melConfig: DEFAULT_MEL, melCentersHz: centers, profiles }, null, 1)}\n`);
-  const tables = [
-    '# Tables regenerated by `npm run study`',
-    '',
-    `Backend: ${formatBackend(backend)}.`,
-    '',
-    '## Data',
-    '',
-    summaryMarkdown(summary),
-    '',
-    '## Models (thesis Table 1; parameter row of Table 2)',
-    '',
-    sizeTable,
-    '',
-    '_Training curves, FAD, perplexity, classifier and generation rows of Table 2 are added by the study notebooks (F5)._',
-    '',
-  ].join('\n');
-  await writeFileAtomic(path.join(out, 'tables.md'), tables);
-  process.stdout.write(`[study] wrote ${path.relative(process.cwd(), path.join(out, '01-data.json'))} and ${path.relative(process.cwd(), path.join(out, 'tables.md'))} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`study: ${chosen.length} notebook(s) in ${formatDuration((performance.now() - t0) / 1000)}; figures and tables in ${path.relative(process.cwd(), out) || '.'}/ (tables.md)\n`);
 }
 
 runCli(main);
