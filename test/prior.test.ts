@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
 import { describeModel } from '../src/models/describe';
 import { Prior, type PriorConfig } from '../src/models/prior';
-import { attention, attentionReference } from '../src/ops/attention';
+import { attention, attentionImpl, attentionReference } from '../src/ops/attention';
+import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
 import { crossEntropy } from '../src/ops/loss';
 import { sampleBottom, sampleFullRecompute, sampleTop, sampleWithCache } from '../src/sample/sampler';
 import { pickToken } from '../src/sample/strategy';
@@ -53,14 +54,14 @@ describe('priors: thesis configuration', () => {
 });
 
 describe('memory-efficient attention', () => {
-  for (const [causal, impl] of [[false, 'ops'], [true, 'ops'], [false, 'cpu'], [true, 'cpu']] as const) {
-    it(`forward and gradients equal plain attention (causal ${causal}, ${impl === 'ops' ? 'chunked tensor ops' : 'CPU loops'})`, () => {
+  for (const [causal, impl] of [[false, 'ops'], [true, 'ops'], [false, 'cpu'], [true, 'cpu'], [false, 'blocks'], [true, 'blocks']] as const) {
+    it(`forward and gradients equal plain attention (causal ${causal}, ${{ ops: 'chunked tensor ops', cpu: 'CPU loops', blocks: 'per-head blocks' }[impl]})`, () => {
       tf.tidy(() => {
         const q = rand([3, 11, 8], 1);
         const k = rand([3, causal ? 11 : 7, 8], 2);
         const v = rand([3, causal ? 11 : 7, 5], 3);
         const w = rand([3, 11, 5], 4);
-        const f = (fn: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D, o: { causal: boolean; chunk: number; impl: 'ops' | 'cpu' }) => tf.Tensor3D) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        const f = (fn: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D, o: { causal: boolean; chunk: number; impl: 'ops' | 'cpu' | 'blocks' }) => tf.Tensor3D) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
           tf.sum(tf.mul(fn(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { causal, chunk: 4, impl }), w)) as tf.Scalar;
         expect(maxDiff(attention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal, chunk: 4, impl }), attentionReference(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal }))).toBeLessThan(1e-5);
         const g1 = tf.grads(f(attention))([q, k, v]);
@@ -69,22 +70,73 @@ describe('memory-efficient attention', () => {
       });
     });
   }
-  it('local windows (causal last-W, aligned cross) agree across the CPU loops, chunked ops and the reference', () => {
+  it('local windows (causal last-W, aligned cross) agree across the CPU loops, chunked ops, per-head blocks and the reference', () => {
     tf.tidy(() => {
       for (const o of [{ causal: true, window: 3 }, { causal: false, window: 2 }, { causal: false, window: 4, queryLength: 16 }]) {
         const q = rand([2, 10, 4], 11);
         const k = rand([2, o.causal ? 10 : 5, 4], 12);
         const v = rand([2, o.causal ? 10 : 5, 3], 13);
         const w = rand([2, 10, 3], 14);
-        const loss = (impl: 'cpu' | 'ops' | 'ref') => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        const loss = (impl: 'cpu' | 'ops' | 'blocks' | 'ref') => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
           tf.sum(tf.mul(impl === 'ref' ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o) : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 3, impl }), w)) as tf.Scalar;
         const ref = tf.grads(loss('ref'))([q, k, v]);
-        for (const impl of ['cpu', 'ops'] as const) {
+        for (const impl of ['cpu', 'ops', 'blocks'] as const) {
           const g = tf.grads(loss(impl))([q, k, v]);
           g.forEach((x, i) => expect(maxDiff(x, ref[i]!)).toBeLessThan(1e-4));
         }
       }
     });
+  });
+
+  it('per-head blocks on the wasm backend (what the thesis preset trains with there) equal the reference on cpu', async () => {
+    const cases = [{ causal: true }, { causal: false }, { causal: true, window: 5 }, { causal: false, window: 4, queryLength: 13 }];
+    const run = (impl: 'blocks' | 'ref') =>
+      cases.map((o) =>
+        tf.tidy(() => {
+          const q = rand([3, 13, 6], 21);
+          const k = rand([3, o.causal ? 13 : 9, 6], 22);
+          const v = rand([3, o.causal ? 13 : 9, 4], 23);
+          const w = rand([3, 13, 4], 24);
+          const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(tf.mul(impl === 'ref' ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o) : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 4, impl }), w)) as tf.Scalar;
+          return tf.grads(loss)([q, k, v]).map((g) => Array.from(g.dataSync()));
+        }),
+      );
+    const ref = run('ref');
+    await initBackend({ backend: 'wasm' });
+    try {
+      expect(attentionImpl({ causal: true }, 901)).toBe('blocks');
+      expect(attentionImpl({ causal: true, window: 64 }, 901)).toBe('cpu');
+      const ours = run('blocks');
+      ours.forEach((gs, c) => gs.forEach((g, i) => g.forEach((x, j) => expect(Math.abs(x - ref[c]![i]![j]!), `case ${c} grad ${i}`).toBeLessThan(1e-4))));
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+
+  it('the fused feed-forward (keeps only x and h) equals the taped block, with and without dropout, on cpu and wasm', async () => {
+    const run = () =>
+      [null, { rate: 0.3, seed: 17 }].map((dropout) =>
+        tf.tidy(() => {
+          const x = rand([7, 6], 31) as tf.Tensor2D;
+          const w = { w1: rand([6, 9], 32) as tf.Tensor2D, b1: rand([9], 33) as tf.Tensor1D, w2: rand([9, 6], 34) as tf.Tensor2D, b2: rand([6], 35) as tf.Tensor1D };
+          const out = rand([7, 6], 36);
+          const loss = (fn: typeof feedForward) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) =>
+            tf.sum(tf.mul(fn(a as tf.Tensor2D, { w1: b as tf.Tensor2D, b1: c as tf.Tensor1D, w2: d as tf.Tensor2D, b2: e as tf.Tensor1D }, dropout), out)) as tf.Scalar;
+          expect(maxDiff(feedForward(x, w, dropout), feedForwardReference(x, w, dropout))).toBeLessThan(1e-5);
+          const ours = tf.grads(loss(feedForward))([x, w.w1, w.b1, w.w2, w.b2]);
+          const ref = tf.grads(loss(feedForwardReference))([x, w.w1, w.b1, w.w2, w.b2]);
+          ours.forEach((g, i) => expect(maxDiff(g, ref[i]!)).toBeLessThan(1e-4));
+          return ours.map((g) => Array.from(g.dataSync()));
+        }),
+      );
+    const onCpu = run();
+    await initBackend({ backend: 'wasm' });
+    try {
+      run().forEach((gs, c) => gs.forEach((g, i) => g.forEach((v, j) => expect(Math.abs(v - onCpu[c]![i]![j]!)).toBeLessThan(1e-4))));
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
   });
 
   it('cross-entropy gradient = softmax − target (with label smoothing), matching autodiff', () => {

@@ -9,6 +9,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, errorMessage } from '../util/errors';
+import { patchWasmKernels } from './wasm-kernels';
 import { findDawnAdapter, type WebGpuAdapterInfo } from './webgpu';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -133,6 +134,7 @@ async function startWasm(): Promise<Omit<BackendInfo, 'forced' | 'skipped'>> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
+  patchWasmKernels();
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = wasm.getThreadsCount();
   return {

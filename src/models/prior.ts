@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { attention } from '../ops/attention';
 import { lookupRows } from '../ops/gradient';
+import { feedForward } from '../ops/feed-forward';
 import { crossEntropy } from '../ops/loss';
 import { matMul } from '../ops/matmul';
 import { Params } from './nn';
@@ -209,10 +210,15 @@ export class Prior {
     return this.dense(this.mergeHeads(o, x.shape[0]), out.w, out.b);
   }
 
+  /** linear1 → ReLU → dropout → linear2, as one op that keeps only its input and hidden layer (ops/feed-forward.ts). */
   private feedForward(n: string, x: tf.Tensor3D, seeds: DropoutSeeds): tf.Tensor3D {
     const l1 = this.lin(`${n}.linear1`);
     const l2 = this.lin(`${n}.linear2`);
-    return this.dense(this.dropout(tf.relu(this.dense(x, l1.w, l1.b)), seeds), l2.w, l2.b);
+    const seed = seeds.next();
+    const [b, t, d] = x.shape;
+    const w = { w1: l1.w as tf.Tensor2D, b1: l1.b as tf.Tensor1D, w2: l2.w as tf.Tensor2D, b2: l2.b as tf.Tensor1D };
+    const y = feedForward(tf.reshape(x, [b * t, d]) as tf.Tensor2D, w, seed === null || this.config.dropout === 0 ? null : { rate: this.config.dropout, seed });
+    return tf.reshape(y, [b, t, d]) as tf.Tensor3D;
   }
 
   /** Token embedding × √d + positions, [b, t] int32 → [b, t, d]. */
