@@ -132,15 +132,23 @@ describe('hand-written backward passes equal autodiff of the taped references', 
       });
     }
   });
-  it('the same gradients on the wasm backend (explicit-transpose products)', async () => {
-    const c = { stride: 2, padding: 1 };
+  it('the same outputs and gradients on the wasm backend (explicit-transpose products, grouped-matMul transposed convs)', async () => {
     const run = () =>
       tf.tidy(() => {
-        const x = rand([2, 16, 3], 27);
-        const w = rand([4, 3, 5], 28);
-        const g1 = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.sin(conv1d(xx as tf.Tensor3D, ww as tf.Tensor3D, null, c))) as tf.Scalar)([x, w]);
-        const g2 = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.sin(convTranspose1d(xx as tf.Tensor3D, ww as tf.Tensor3D, null, c))) as tf.Scalar)([x, w]);
-        return [...g1, ...g2].map((g) => Array.from(g.dataSync()));
+        const out: number[][] = [];
+        for (const c of [{ kernel: 4, stride: 2, padding: 1 }, { kernel: 3, stride: 2, padding: 1 }, { kernel: 8, stride: 4, padding: 2 }]) {
+          const x = rand([2, 16, 3], 27);
+          const w = rand([c.kernel, 3, 5], 28);
+          const f1 = (xx: tf.Tensor, ww: tf.Tensor) => conv1d(xx as tf.Tensor3D, ww as tf.Tensor3D, null, c);
+          const g1 = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.sin(f1(xx, ww))) as tf.Scalar)([x, w]);
+          out.push(Array.from(f1(x, w).dataSync()), ...g1.map((g) => Array.from(g.dataSync())));
+          if (c.kernel - 2 * c.padding === c.stride) {
+            const f2 = (xx: tf.Tensor, ww: tf.Tensor) => convTranspose1d(xx as tf.Tensor3D, ww as tf.Tensor3D, null, c);
+            const g2 = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.sin(f2(xx, ww))) as tf.Scalar)([x, w]);
+            out.push(Array.from(f2(x, w).dataSync()), ...g2.map((g) => Array.from(g.dataSync())));
+          }
+        }
+        return out;
       });
     const onCpu = run();
     await initBackend({ backend: 'wasm' });

@@ -108,9 +108,9 @@ export function convTranspose1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bi
 
 // ---------------------------------------------------------------------------------------------
 // The ops the models use: the same maths as the references above, computed with tfjs' own forward
-// convolution kernels (Conv2D, and Conv2DBackpropInput as transposed convolution), which every
-// backend has and runs fast (XNNPACK on wasm), with hand-written backward passes built from the same
-// two kernels:
+// convolution kernels (Conv2D, and Conv2DBackpropInput as transposed convolution — on wasm grouped
+// matMuls instead, see transposedConv), which every backend has, with hand-written backward passes
+// built from the same two kernels:
 //   dx of a conv      = a conv of dy with the flipped, transposed kernel (stride 1), or a transposed conv (stride > 1)
 //   dw of a conv      = a conv of the input (batch moved to channels) with dy as the filter, whose stride
 //                       is the conv's dilation and whose dilation is the conv's stride
@@ -128,6 +128,39 @@ function padTime(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
     y = tf.slice(y, [0, start, 0], [y.shape[0], y.shape[1] - start - Math.max(0, -right), y.shape[2]]);
   }
   return y;
+}
+
+/**
+ * Full transposed convolution, no padding: y[b, stride·t + j, :] += x[b, t, :] · w[j], for x [batch, L, cin]
+ * and w [kernel, cin, cout] → y [batch, (L − 1)·stride + kernel, cout].
+ *
+ * tfjs' Conv2DBackpropInput computes it on every backend, but on wasm that kernel is a plain C++ loop
+ * (~1.4 GFLOPS; 750 ms for one decoder upsampling of the thesis codec at batch 8, most of a step).
+ * There the taps are grouped by stride: group q (taps q·s … q·s + s − 1) is one matMul x · W_q
+ * ([batch·L, cin] × [cin, s·cout], XNNPACK) whose rows, read as [batch, L·s, cout], are already in
+ * output order; the groups are added at offsets q·s.
+ */
+function transposedConv(x: tf.Tensor3D, w: tf.Tensor3D, stride: number): tf.Tensor3D {
+  const [batch, length, cin] = x.shape;
+  const [kernel, , cout] = w.shape;
+  const full = (length - 1) * stride + kernel;
+  if (tf.getBackend() !== 'wasm') {
+    const filter = tf.reshape(tf.transpose(w, [0, 2, 1]), [1, kernel, cout, cin]) as tf.Tensor4D; // [h, w, out(y), in(x)]
+    return tf.reshape(tf.conv2dTranspose(tf.reshape(x, [batch, 1, length, cin]) as tf.Tensor4D, filter, [batch, 1, full, cout], [1, stride], 'valid'), [batch, full, cout]) as tf.Tensor3D;
+  }
+  return tf.tidy(() => {
+    const groups = Math.ceil(kernel / stride);
+    const wp = groups * stride === kernel ? w : (tf.pad(w, [[0, groups * stride - kernel], [0, 0], [0, 0]]) as tf.Tensor3D);
+    const x2 = tf.reshape(x, [batch * length, cin]) as tf.Tensor2D;
+    let y: tf.Tensor3D | null = null;
+    for (let q = 0; q < groups; q++) {
+      const wq = tf.reshape(tf.transpose(tf.slice(wp, [q * stride, 0, 0], [stride, cin, cout]), [1, 0, 2]), [cin, stride * cout]) as tf.Tensor2D;
+      const zq = tf.reshape(tf.matMul(x2, wq), [batch, length * stride, cout]) as tf.Tensor3D;
+      const placed = padTime(zq, q * stride, (groups - 1 - q) * stride);
+      y = y ? (tf.add(y, placed) as tf.Tensor3D) : placed;
+    }
+    return padTime(y as tf.Tensor3D, 0, full - (length + groups - 1) * stride);
+  });
 }
 
 /** dw[j, a, c] = Σ_{b,t} xp[b, stride·t + dilation·j, a] · dy[b, t, c] for j < kernel, as one forward conv. */
@@ -168,8 +201,9 @@ export function conv1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | 
             const reach = d * (kernel - 1);
             dxp = tf.conv1d(padTime(g, reach, reach), flipped, 1, 'valid', 'NWC', d);
           } else {
-            const filter = tf.reshape(sw, [1, kernel, cin, cout]) as tf.Tensor4D; // [h, w, in(x), out(y)]
-            dxp = tf.reshape(tf.conv2dTranspose(tf.reshape(g, [batch, 1, tout, cout]) as tf.Tensor4D, filter, [batch, 1, used, cin], [1, s], 'valid'), [batch, used, cin]) as tf.Tensor3D;
+            // dxp[b, s·t + j, a] += Σ_c g[b, t, c] · w[j, a, c]: a transposed conv with the kernel's channels swapped
+            const yFull = transposedConv(g, tf.transpose(sw, [0, 2, 1]) as tf.Tensor3D, s); // length (tout − 1)·s + kernel = used
+            dxp = yFull.shape[1] === used ? yFull : padTime(yFull, 0, used - yFull.shape[1]);
           }
           const dx = padTime(dxp, -p, length + p - used);
           const dw = correlate(padTime(sx, p, used - length - p), g, kernel, s, d);
@@ -192,16 +226,11 @@ export function convTranspose1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Te
   const [kernel, wcin, cout] = weight.shape;
   if (wcin !== cin) throw new Error(`convTranspose1d: input has ${cin} channels, weight expects ${wcin}`);
   if (kernel - 2 * p !== s) throw new Error(`convTranspose1d: needs kernel − 2·padding = stride (got kernel ${kernel}, padding ${p}, stride ${s})`);
-  const full = (length - 1) * s + kernel; // = stride·length + 2·padding
   const core = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const xx = args[0] as tf.Tensor3D;
     const ww = args[1] as tf.Tensor3D;
     (args[2] as tf.GradSaveFunc)([xx, ww]);
-    const value = tf.tidy(() => {
-      const filter = tf.reshape(tf.transpose(ww, [0, 2, 1]), [1, kernel, cout, cin]) as tf.Tensor4D; // [h, w, out(y), in(x)]
-      const y = tf.conv2dTranspose(tf.reshape(xx, [batch, 1, length, cin]) as tf.Tensor4D, filter, [batch, 1, full, cout], [1, s], 'valid');
-      return tf.slice(tf.reshape(y, [batch, full, cout]), [0, p, 0], [batch, s * length, cout]);
-    });
+    const value = tf.tidy(() => tf.slice(transposedConv(xx, ww, s), [0, p, 0], [batch, s * length, cout]));
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
