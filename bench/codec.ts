@@ -10,13 +10,13 @@ import { Codec } from '../src/models/codec';
 import { codecPreset, type PresetName } from '../src/models/presets';
 import { Adam } from '../src/train/adam';
 import { parseCli, runCli } from '../src/util/cli';
-import { emit, ratio, runTwin, timeIt } from './common';
+import { emit, peakRssGiB, ratio, runTwin, timeIt } from './common';
 
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { backend: { type: 'string' }, batch: { type: 'string', default: '8' }, repeats: { type: 'string', default: '3' }, preset: { type: 'string', default: 'thesis' }, 'no-twin': { type: 'boolean' } },
-    'npm run bench:codec -- [--backend NAME] [--batch 8] [--repeats 3] [--preset thesis|quick] [--no-twin]',
+    { backend: { type: 'string' }, batch: { type: 'string', default: '8' }, repeats: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' }, preset: { type: 'string', default: 'thesis' }, 'no-twin': { type: 'boolean' } },
+    'npm run bench:codec -- [--backend NAME] [--batch 8] [--repeats 3] [--warmup 1] [--preset thesis|quick] [--no-twin]',
   );
   const info = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const batch = Number(values.batch);
@@ -33,8 +33,8 @@ async function main(): Promise<void> {
     value.dataSync(); // wait for the step to finish
     tf.dispose([value, Object.values(grads)]);
   };
-  const stepS = await timeIt(step, Number(values.repeats));
-  const rssGiB = process.memoryUsage().rss / 2 ** 30;
+  const stepS = await timeIt(step, Number(values.repeats), Number(values.warmup));
+  const rssGiB = peakRssGiB();
   const twin = values['no-twin'] ? null : runTwin('vqvae2_twin.py', ['--batch', String(batch), '--steps', values.repeats as string, '--channels', String(cfg.vqvae.channels), '--res', String(cfg.vqvae.resChannels)]);
   emit({
     name: `codec_train_step_${preset}_b${batch}`,

@@ -58,6 +58,11 @@ export async function timeIt(fn: () => Promise<void> | void, repeats: number, wa
   return times[Math.floor(times.length / 2)] as number;
 }
 
+/** Peak resident memory of this process so far (GiB). */
+export function peakRssGiB(): number {
+  return (process.resourceUsage().maxRSS * 1024) / 2 ** 30;
+}
+
 export function ratio(a: number, b: number | null | undefined): number | null {
   return b ? Number((a / b).toFixed(2)) : null;
 }

@@ -11,7 +11,7 @@ import { priorPreset, THESIS_CODES } from '../src/models/presets';
 import { sampleFullRecompute, sampleWithCache } from '../src/sample/sampler';
 import { Adam } from '../src/train/adam';
 import { parseCli, runCli } from '../src/util/cli';
-import { emit, ratio, runTwin, timeIt } from './common';
+import { emit, peakRssGiB, ratio, runTwin, timeIt } from './common';
 
 async function main(): Promise<void> {
   const { values } = parseCli(
@@ -22,10 +22,11 @@ async function main(): Promise<void> {
       src: { type: 'string', default: '900' },
       tgt: { type: 'string', default: '900' },
       repeats: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '1' },
       'sample-tokens': { type: 'string', default: '32' },
       'no-twin': { type: 'boolean' },
     },
-    'npm run bench:prior -- [--backend NAME] [--batch 4] [--src 900] [--tgt 900] [--repeats 1] [--sample-tokens 32] [--no-twin]',
+    'npm run bench:prior -- [--backend NAME] [--batch 4] [--src 900] [--tgt 900] [--repeats 1] [--warmup 1] [--sample-tokens 32 (0: no sampling)] [--no-twin]',
   );
   const info = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const B = Number(values.batch);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const n = Number(values['sample-tokens']);
   const base = priorPreset('bottom', 'thesis', THESIS_CODES).model;
   const prior = new Prior({ ...base, sourceLength: S, targetLength: T });
-  const twin = values['no-twin'] ? null : runTwin('prior_twin.py', ['--batch', String(B), '--src', String(S), '--tgt', String(T), '--steps', String(values.repeats), '--sample-tokens', String(n)]);
+  const twin = values['no-twin'] ? null : runTwin('prior_twin.py', ['--batch', String(B), '--src', String(S), '--tgt', String(T), '--steps', String(values.repeats), '--sample-tokens', String(Math.max(1, n))]);
   const twinDevice = twin ? `pytorch ${String(twin['torch'])} ${twin.device} (${String(twin['threads'])} threads)` : null;
 
   // training step
@@ -49,8 +50,14 @@ async function main(): Promise<void> {
     value.dataSync();
     tf.dispose([value, Object.values(grads)]);
   };
-  const stepS = await timeIt(step, Number(values.repeats));
-  emit({ name: `prior_train_step_thesis_b${B}_${S}to${T + 1}`, backend: info.name, device: info.device, step_s: Number(stepS.toFixed(3)), twin_s: twin ? Number(twin.step_s.toFixed(3)) : null, ratio: ratio(stepS, twin?.step_s), twin_device: twinDevice, params: prior.params.count(), projected_thesis_hours: Number(((stepS * 10_080) / 3600).toFixed(1)) });
+  const stepS = await timeIt(step, Number(values.repeats), Number(values.warmup));
+  emit({ name: `prior_train_step_thesis_b${B}_${S}to${T + 1}`, backend: info.name, device: info.device, step_s: Number(stepS.toFixed(3)), twin_s: twin ? Number(twin.step_s.toFixed(3)) : null, ratio: ratio(stepS, twin?.step_s), twin_device: twinDevice, params: prior.params.count(), peak_rss_gib: Number(peakRssGiB().toFixed(2)), projected_thesis_hours: Number(((stepS * 10_080) / 3600).toFixed(1)) });
+  if (n === 0) {
+    tf.dispose([src, tgt]);
+    adam.dispose();
+    prior.dispose();
+    return;
+  }
 
   // sampling: n tokens for one source, with the KV cache and by full recomputation
   const one = tf.slice(src, [0, 0], [1, S]) as tf.Tensor2D;
