@@ -6,9 +6,10 @@
  * PyTorch CPU twin (Debian python3-torch + OpenBLAS, 2 threads) measured in the same run; every
  * tfjs measurement runs in its own process so its peak RSS is its own.
  *
- * tfjs-wasm computes on one thread in Node (its threaded build is disabled there). The last two
- * lines measure what two processes, each with half the batch, achieve side by side on the two
- * cores: the ceiling of data parallelism over worker threads.
+ * tfjs-wasm computes on one thread in Node (its threaded build is disabled there), so training can
+ * add gradient worker threads (--workers 2, src/train/parallel.ts): measured as whole training-loop
+ * steps with 1 and 2 threads, and against the ceiling — two processes, each with half the batch,
+ * side by side on the two cores.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
     report(child('prior.ts', ['--backend', 'cpu', '--batch', '1', '--repeats', '1', '--warmup', '0', '--sample-tokens', '0'], cpuTimeout), 'prior_train_step_thesis_b1_900to901', 'cpu', priorTwin1);
   }
   if (!values['skip-parallel']) {
+    // The training loop itself (npm run train:codec -- --workers N): whole steps, one thread vs two.
+    for (const w of ['1', '2']) report(child('train-loop.ts', ['--workers', w], 900), `codec_train_loop_step_thesis_b8_workers${w}`, w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)', codecTwin);
     const c = await pair('codec.ts', ['--backend', 'wasm', '--preset', 'thesis', '--batch', '4', '--repeats', repeats]);
     const slow = (ms: Measurement[] | null) => (ms ? { ...(ms[0]!.step_s >= ms[1]!.step_s ? ms[0]! : ms[1]!) } : null);
     report(slow(c), 'codec_train_step_thesis_b8_as_2_processes_x_b4', 'wasm ×2 processes', codecTwin, { note: 'two processes at once, batch 4 each: the data-parallel ceiling on 2 cores (gradient exchange not included)' });

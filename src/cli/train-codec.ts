@@ -7,7 +7,7 @@ import { parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
                        [--steps N] [--out checkpoints/NAME] [--batch N] [--lr X] [--seed N] [--no-augment]
-                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
+                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME] [--workers 2]
 Trains a codec; checkpoints (weights, optimizer, step, RNG, config, data split) go to --out,
 metrics per step to --out/metrics.jsonl. --resume continues the run in --out exactly where it stopped.`;
 
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       'validate-every': { type: 'string' },
       resume: { type: 'boolean' },
       backend: { type: 'string' },
+      workers: { type: 'string' },
     },
     USAGE,
   );
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     checkpointEvery: int('checkpoint-every', values['checkpoint-every']),
     validateEvery: int('validate-every', values['validate-every']),
     resume: values.resume ?? false,
+    workers: int('workers', values.workers),
     augment: values['no-augment'] ? false : undefined,
   };
   const r = await trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]);

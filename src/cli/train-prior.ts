@@ -7,7 +7,7 @@ import { parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
                        [--batch N] [--lr X] [--label-smoothing X] [--label-dropout P] [--seed N]
-                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
+                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME] [--workers 2]
 Trains the Top prior (class → top codes) or the Bottom prior (top → bottom codes) on codes from npm run codes.`;
 
 async function main(): Promise<void> {
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       'validate-every': { type: 'string' },
       resume: { type: 'boolean' },
       backend: { type: 'string' },
+      workers: { type: 'string' },
     },
     USAGE,
   );
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     checkpointEvery: num('checkpoint-every', values['checkpoint-every']),
     validateEvery: num('validate-every', values['validate-every']),
     resume: values.resume ?? false,
+    workers: num('workers', values.workers),
   };
   const r = await trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]);
   process.stdout.write(`${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`);

@@ -17,6 +17,8 @@ import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '
 import { DatasetError, RunFolderError } from './errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { trainLoop, type LoopResult, type TrainTask } from './loop';
+import { shareSizes } from './parallel';
+import { codecStep } from './replica';
 import { EpochSampler } from './sampler';
 
 export interface TrainCodecOptions {
@@ -39,6 +41,8 @@ export interface TrainCodecOptions {
   /** Stop after this many steps in this process (interruption tests). */
   stopAfter?: number;
   quiet?: boolean;
+  /** Threads computing gradients (data parallel over worker threads; 2 on a 2-core CPU). Default 1. */
+  workers?: number;
 }
 
 export interface TrainCodecResult extends LoopResult {
@@ -116,13 +120,7 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       );
       return codec.toInput(clips);
     },
-    forward: (x) => {
-      const r = codec.model.forward(x);
-      const keep: tf.Tensor[] = [];
-      if (r.codes.top && r.flat.top) keep.push(r.codes.top, r.flat.top);
-      keep.push(r.codes.bottom, r.flat.bottom);
-      return { loss: r.loss, scalars: { recon: r.recon, codebook: r.codebookLoss, commit: r.commitLoss }, keep };
-    },
+    forward: (x) => codecStep(codec, x),
     disposeBatch: (x) => x.dispose(),
     afterStep: async (kept, rng) => {
       const m: Record<string, number> = {};
@@ -156,6 +154,14 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
     },
     samplerState: () => sampler.get(),
     restoreSampler: (s) => sampler.set(s),
+    parallel: {
+      replica: { kind: 'codec', config },
+      split: (x, parts) => {
+        const sizes = shareSizes(x.shape[0], parts);
+        const pieces = tf.split(x, sizes, 0) as tf.Tensor3D[];
+        return { local: pieces[0] as tf.Tensor3D, localSize: sizes[0] as number, remote: pieces.slice(1).map((t, i) => ({ tensors: [t], size: sizes[i + 1] as number, seed: null })) };
+      },
+    },
   };
 
   await fsp.mkdir(out, { recursive: true });
@@ -178,6 +184,7 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       },
       ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
       ...(o.quiet ? { quiet: true } : {}),
+      ...(o.workers ? { workers: o.workers } : {}),
     });
     return { ...result, config, parameters: codec.params.count(), backend: backend.name, out };
   } finally {

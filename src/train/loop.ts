@@ -7,13 +7,16 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../backend/index';
 import type { Params } from '../models/nn';
 import { projectVersion } from '../util/project';
 import { Rng } from '../util/rng';
 import { Adam, clipByGlobalNorm, type AdamConfig } from './adam';
 import { saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint';
+import { GradientWorkers, type ParallelTask } from './parallel';
 import { Progress } from './progress';
 import { learningRate, type Schedule } from './schedule';
+import { fromWire, toWire } from './wire';
 
 export interface StepOutput {
   loss: tf.Scalar;
@@ -36,6 +39,8 @@ export interface TrainTask<Batch> {
   validate?(): Promise<Record<string, number>> | Record<string, number>;
   samplerState(): unknown;
   restoreSampler(state: unknown): void;
+  /** How to train this task data-parallel over worker threads (LoopOptions.workers > 1). */
+  parallel?: ParallelTask<Batch>;
 }
 
 export interface LoopOptions<Config> {
@@ -55,6 +60,8 @@ export interface LoopOptions<Config> {
   resume: LoadedCheckpoint<Config> | null;
   meta: Pick<CheckpointMeta<Config>, 'kind' | 'model' | 'train' | 'data'>;
   quiet?: boolean;
+  /** Threads computing gradients: 1 (default) = this one; N > 1 adds N − 1 gradient workers (parallel.ts). */
+  workers?: number;
 }
 
 export interface LoopResult {
@@ -139,34 +146,92 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
     });
   };
 
+  const workers = o.workers ?? 1;
+  let pool: GradientWorkers | null = null;
+  if (workers > 1) {
+    if (!task.parallel) throw new Error(`${o.label}: data-parallel training (workers ${workers}) is not available for this model`);
+    pool = await GradientWorkers.start(task.parallel.replica, backend as BackendName, [...trainable.keys()], workers - 1);
+  }
+
+  /** Loss, gradients by parameter name, logged scalars and afterStep's tensors for one batch. */
+  const gradients = async (batch: Batch): Promise<{ loss: number; grads: Map<string, tf.Tensor>; scalars: Record<string, number>; keep: tf.Tensor[] }> => {
+    let local = batch;
+    let localSize = 1;
+    let remote: Promise<Awaited<ReturnType<GradientWorkers['step']>>> | null = null;
+    let sizes: number[] = [];
+    if (pool && task.parallel) {
+      const parts = task.parallel.split(batch, pool.size + 1);
+      task.disposeBatch(batch);
+      local = parts.local;
+      localSize = parts.localSize;
+      sizes = parts.remote.map((r) => r.size);
+      const shares = await Promise.all(parts.remote.map(async (r) => ({ batch: await Promise.all(r.tensors.map(toWire)), seed: r.seed })));
+      tf.dispose(parts.remote.flatMap((r) => r.tensors));
+      const weights = await Promise.all([...trainable.values()].map(async (v) => Float32Array.from((await v.data()) as Float32Array)));
+      remote = pool.step(weights, shares);
+    }
+    let out: StepOutput | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const r = task.forward(local);
+      out = { loss: r.loss, scalars: Object.fromEntries(Object.entries(r.scalars).map(([k, t]) => [k, tf.keep(t)])), keep: r.keep.map((t) => tf.keep(t)) };
+      return r.loss;
+    }, [...trainable.values()]);
+    task.disposeBatch(local);
+    const result = out as unknown as StepOutput;
+    // asynchronous reads throughout: GPU backends cannot read back synchronously
+    let loss = ((await value.data()) as Float32Array)[0] as number;
+    const scalars: Record<string, number> = {};
+    for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0] as number;
+    tf.dispose([value, Object.values(result.scalars)]);
+    const named = new Map<string, tf.Tensor>();
+    for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
+    if (!remote) return { loss, grads: named, scalars, keep: result.keep };
+
+    // Average with the workers' shares, weighted by share size; afterStep's tensors in batch order.
+    const replies = await remote;
+    const total = localSize + sizes.reduce((a, b) => a + b, 0);
+    const w0 = localSize / total;
+    loss *= w0;
+    for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) * w0;
+    replies.forEach((r, i) => {
+      const w = (sizes[i] as number) / total;
+      loss += r.loss * w;
+      for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) + (r.scalars[k] ?? 0) * w;
+    });
+    const names = [...trainable.keys()];
+    const averaged = new Map<string, tf.Tensor>();
+    names.forEach((name, j) => {
+      const v = trainable.get(name) as tf.Variable;
+      averaged.set(
+        name,
+        tf.tidy(() => {
+          let g = tf.mul(named.get(name) ?? tf.zerosLike(v), w0);
+          replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), (sizes[i] as number) / total))));
+          return g;
+        }),
+      );
+    });
+    tf.dispose([...named.values()]);
+    const keep = result.keep.map((t, j) => tf.tidy(() => tf.concat([t, ...replies.map((r) => fromWire(r.keep[j] as (typeof r.keep)[number]))], 0)));
+    tf.dispose(result.keep);
+    return { loss, grads: averaged, scalars, keep };
+  };
+
   try {
     while (step < o.steps) {
       const t0 = performance.now();
       const batch = task.nextBatch(rng);
       const lr = learningRate(o.schedule, step);
-      let out: StepOutput | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const r = task.forward(batch);
-        out = { loss: r.loss, scalars: Object.fromEntries(Object.entries(r.scalars).map(([k, t]) => [k, tf.keep(t)])), keep: r.keep.map((t) => tf.keep(t)) };
-        return r.loss;
-      }, [...trainable.values()]);
-      task.disposeBatch(batch);
-      const result = out as unknown as StepOutput;
-      // asynchronous reads throughout: GPU backends cannot read back synchronously
-      const loss = ((await value.data()) as Float32Array)[0] as number;
+      const { loss, grads: named, scalars, keep } = await gradients(batch);
       if (!Number.isFinite(loss)) {
-        tf.dispose([value, grads, Object.values(result.scalars), result.keep]);
+        tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
-      const named = new Map<string, tf.Tensor>();
-      for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
       const clipped = await clipByGlobalNorm(named, o.clipNorm);
       adam.apply(trainable, clipped.grads, lr);
-      tf.dispose([...clipped.grads.values(), value]);
-      const extra = task.afterStep ? await task.afterStep(result.keep, rng) : {};
-      const scalars: Record<string, number> = {};
-      for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0] as number;
-      tf.dispose([Object.values(result.scalars), result.keep]);
+      tf.dispose([...clipped.grads.values()]);
+      const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
+      tf.dispose(keep);
       step += 1;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
@@ -184,6 +249,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
     }
   } finally {
     adam.dispose();
+    if (pool) await pool.close();
   }
   return { step, checkpoint: lastCheckpoint ?? '', metrics, validation, trainSeconds };
 }

@@ -13,6 +13,8 @@ import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { RunFolderError } from './errors';
+import { shareSizes } from './parallel';
+import { priorStep } from './replica';
 import { trainLoop, type LoopResult, type TrainTask } from './loop';
 import { assertPriorGradients } from './parity';
 import { EpochSampler } from './sampler';
@@ -37,6 +39,8 @@ export interface TrainPriorOptions {
   quiet?: boolean;
   /** Skip the gradient-parity check (tests on cpu). */
   skipParityCheck?: boolean;
+  /** Threads computing gradients (data parallel over worker threads; 2 on a 2-core CPU). Default 1. */
+  workers?: number;
 }
 
 export interface TrainPriorResult extends LoopResult {
@@ -132,7 +136,7 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
       });
       return { src: tf.tensor2d(src, [t.batchSize, S], 'int32'), tgt: tf.tensor2d(tgt, [t.batchSize, T], 'int32'), dropoutSeed: rng.int(2 ** 31 - 1) };
     },
-    forward: (b) => ({ loss: prior.loss(b.src, b.tgt, { labelSmoothing: t.labelSmoothing, dropoutSeed: b.dropoutSeed }), scalars: {}, keep: [] }),
+    forward: (b) => priorStep(prior, b.src, b.tgt, t.labelSmoothing, b.dropoutSeed),
     disposeBatch: (b) => tf.dispose([b.src, b.tgt]),
     afterStep: () => ({ epoch: sampler.epoch }),
     validate: (): Record<string, number> => {
@@ -142,6 +146,20 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
     },
     samplerState: () => sampler.get(),
     restoreSampler: (s) => sampler.set(s),
+    parallel: {
+      replica: { kind: 'prior', config, labelSmoothing: t.labelSmoothing },
+      // Each share draws its own dropout masks (seed + share index).
+      split: (b, parts) => {
+        const sizes = shareSizes(b.src.shape[0], parts);
+        const src = tf.split(b.src, sizes, 0) as tf.Tensor2D[];
+        const tgt = tf.split(b.tgt, sizes, 0) as tf.Tensor2D[];
+        return {
+          local: { src: src[0] as tf.Tensor2D, tgt: tgt[0] as tf.Tensor2D, dropoutSeed: b.dropoutSeed },
+          localSize: sizes[0] as number,
+          remote: sizes.slice(1).map((size, i) => ({ tensors: [src[i + 1] as tf.Tensor2D, tgt[i + 1] as tf.Tensor2D], size, seed: b.dropoutSeed + i + 1 })),
+        };
+      },
+    },
   };
   try {
     const result = await trainLoop(task, {
@@ -162,6 +180,7 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
       },
       ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
       ...(o.quiet ? { quiet: true } : {}),
+      ...(o.workers ? { workers: o.workers } : {}),
     });
     return { ...result, config, parameters: prior.params.count(), backend: backend.name, out };
   } finally {
