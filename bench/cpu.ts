@@ -90,6 +90,8 @@ async function main(): Promise<void> {
   if (!values['skip-parallel']) {
     // The training loop itself (npm run train:codec -- --workers N): whole steps, one thread vs two.
     for (const w of ['1', '2']) report(child('train-loop.ts', ['--workers', w], 900), `codec_train_loop_step_thesis_b8_workers${w}`, w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)', codecTwin);
+    const topTwin = runTwin('prior_twin.py', ['--batch', '4', '--src', '1', '--tgt', '900', '--steps', repeats, '--sample-tokens', '1']);
+    for (const w of ['1', '2']) report(child('train-loop.ts', ['--model', 'prior-top', '--batch', '4', '--workers', w], 1200), `prior_top_train_loop_step_thesis_b4_1to901_workers${w}`, w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)', topTwin);
     const c = await pair('codec.ts', ['--backend', 'wasm', '--preset', 'thesis', '--batch', '4', '--repeats', repeats]);
     const slow = (ms: Measurement[] | null) => (ms ? { ...(ms[0]!.step_s >= ms[1]!.step_s ? ms[0]! : ms[1]!) } : null);
     report(slow(c), 'codec_train_step_thesis_b8_as_2_processes_x_b4', 'wasm ×2 processes', codecTwin, { note: 'two processes at once, batch 4 each: the data-parallel ceiling on 2 cores (gradient exchange not included)' });

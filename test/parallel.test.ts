@@ -6,8 +6,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
+import * as tf from '@tensorflow/tfjs';
+import { Codec } from '../src/models/codec';
+import { codecPreset } from '../src/models/presets';
 import { trainCodec } from '../src/train/codec';
-import { shareSizes } from '../src/train/parallel';
+import { GradientWorkers, shareSizes } from '../src/train/parallel';
+import { codecStep } from '../src/train/replica';
+import { toWire } from '../src/train/wire';
 import { tempDir } from './helpers';
 
 const dir = tempDir();
@@ -44,6 +49,37 @@ describe('data-parallel training', () => {
       expect(Math.abs(b[i]!.recon - l.recon) / l.recon, `step ${i + 1}`).toBeLessThan(2e-3);
     });
     expect(Math.abs((two.validation['val_loss'] as number) - (one.validation['val_loss'] as number)) / (one.validation['val_loss'] as number)).toBeLessThan(5e-3);
+  }, 120_000);
+
+  it('a gradient worker returns the gradients of its share and frees every tensor of a step', async () => {
+    const config = codecPreset('raw-vqvae2', 'quick');
+    const codec = new Codec(config);
+    const names = [...codec.params.trainable().keys()];
+    const pool = await GradientWorkers.start({ kind: 'codec', config }, 'wasm', names, 1);
+    try {
+      const x = tf.randomNormal([2, config.clipSamples, 1], 0, 0.1, 'float32', 5) as tf.Tensor3D;
+      const weights = await Promise.all([...codec.params.trainable().values()].map(async (v) => Float32Array.from((await v.data()) as Float32Array)));
+      const here = tf.variableGrads(() => codecStep(codec, x).loss, [...codec.params.trainable().values()]);
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [r] = await pool.step(weights, [{ batch: [await toWire(x)], seed: null }]);
+        counts.push(r!.tensors);
+        expect(Math.abs(r!.loss - (here.value.dataSync()[0] as number))).toBeLessThan(1e-5);
+        names.forEach((n, j) => {
+          const g = here.grads[codec.params.trainable().get(n)!.name]!.dataSync();
+          const w = r!.grads[j]!;
+          let d = 0;
+          let m = 0;
+          g.forEach((v, k) => ((d = Math.max(d, Math.abs(v - w[k]!))), (m = Math.max(m, Math.abs(v)))));
+          expect(d, n).toBeLessThanOrEqual(1e-4 * Math.max(1, m));
+        });
+      }
+      expect(new Set(counts).size, `tensors alive after each step: ${counts.join(', ')}`).toBe(1);
+      tf.dispose([x, here.value, Object.values(here.grads)]);
+    } finally {
+      await pool.close();
+      codec.dispose();
+    }
   }, 120_000);
 
   it('more workers than batch entries is a clear error, and nothing is left running', async () => {

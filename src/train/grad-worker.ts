@@ -11,10 +11,11 @@ import { errorMessage } from '../util/errors';
 import { createReplica, type Replica, type ReplicaSpec } from './replica';
 import { fromWire, toWire, type WireTensor } from './wire';
 
-type Message = { type: 'init'; spec: ReplicaSpec; backend: BackendName; names: string[] } | { type: 'step'; id: number; weights: Float32Array[]; batch: WireTensor[]; seed: number | null };
+type Message = { type: 'init'; spec: ReplicaSpec; backend: BackendName; names: string[]; stateNames: string[] } | { type: 'step'; id: number; weights: Float32Array[]; batch: WireTensor[]; seed: number | null };
 
 let replica: Replica | null = null;
 let vars: tf.Variable[] = [];
+let state: tf.Variable[] = [];
 
 async function handle(m: Message): Promise<void> {
   if (m.type === 'init') {
@@ -26,12 +27,22 @@ async function handle(m: Message): Promise<void> {
       if (!v) throw new Error(`the worker's model has no trainable '${n}'`);
       return v;
     });
+    const params = replica.params;
+    state = m.stateNames.map((n) => {
+      if (!params.has(n)) throw new Error(`the worker's model has no parameter '${n}'`);
+      return params.get(n);
+    });
     parentPort?.postMessage({ type: 'ready', backend: info.name });
     return;
   }
   if (!replica) throw new Error('step before init');
   const r = replica;
-  vars.forEach((v, i) => v.assign(tf.tensor(m.weights[i] as Float32Array, v.shape)));
+  // every parameter, trainable or not (EMA codebooks, restarted codes), as the main thread has it now
+  state.forEach((v, i) => {
+    const t = tf.tensor(m.weights[i] as Float32Array, v.shape);
+    v.assign(t);
+    t.dispose(); // the variable holds its own reference to the data
+  });
   const batch = m.batch.map(fromWire);
   let scalars: Record<string, tf.Scalar> = {};
   let keep: tf.Tensor[] = [];
@@ -46,7 +57,7 @@ async function handle(m: Message): Promise<void> {
   const scalarValues = Object.fromEntries(Object.entries(scalars).map(([k, t]) => [k, (t.dataSync() as Float32Array)[0] as number]));
   const kept = await Promise.all(keep.map(toWire));
   tf.dispose([value, Object.values(grads), Object.values(scalars), keep, batch]);
-  parentPort?.postMessage({ type: 'result', id: m.id, loss, scalars: scalarValues, grads: gradArrays, keep: kept }, [...gradArrays.map((g) => g.buffer as ArrayBuffer), ...kept.map((k) => k.data.buffer as ArrayBuffer)]);
+  parentPort?.postMessage({ type: 'result', id: m.id, loss, scalars: scalarValues, grads: gradArrays, keep: kept, tensors: tf.memory().numTensors }, [...gradArrays.map((g) => g.buffer as ArrayBuffer), ...kept.map((k) => k.data.buffer as ArrayBuffer)]);
 }
 
 parentPort?.on('message', (m: Message) => {

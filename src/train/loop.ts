@@ -150,7 +150,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
   let pool: GradientWorkers | null = null;
   if (workers > 1) {
     if (!task.parallel) throw new Error(`${o.label}: data-parallel training (workers ${workers}) is not available for this model`);
-    pool = await GradientWorkers.start(task.parallel.replica, backend as BackendName, [...trainable.keys()], workers - 1);
+    pool = await GradientWorkers.start(task.parallel.replica, backend as BackendName, [...trainable.keys()], workers - 1, task.params.names());
   }
 
   /** Loss, gradients by parameter name, logged scalars and afterStep's tensors for one batch. */
@@ -167,7 +167,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
       sizes = parts.remote.map((r) => r.size);
       const shares = await Promise.all(parts.remote.map(async (r) => ({ batch: await Promise.all(r.tensors.map(toWire)), seed: r.seed })));
       tf.dispose(parts.remote.flatMap((r) => r.tensors));
-      const weights = await Promise.all([...trainable.values()].map(async (v) => Float32Array.from((await v.data()) as Float32Array)));
+      const weights = await Promise.all(task.params.names().map(async (n) => Float32Array.from((await task.params.get(n).data()) as Float32Array)));
       remote = pool.step(weights, shares);
     }
     let out: StepOutput | null = null;

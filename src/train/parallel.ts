@@ -35,6 +35,8 @@ export interface WorkerResult {
   scalars: Record<string, number>;
   grads: Float32Array[];
   keep: WireTensor[];
+  /** Tensors alive in the worker after the step (a leak check). */
+  tensors: number;
 }
 
 type Reply = { type: 'ready'; backend: string } | ({ type: 'result'; id: number } & WorkerResult) | { type: 'error'; message: string };
@@ -102,12 +104,15 @@ export class GradientWorkers {
   private id = 0;
   private constructor(private readonly workers: GradientWorker[]) {}
 
-  /** Start `count` workers on `backend` with replicas of `spec`; `names` fixes the order of weights and gradients. */
-  static async start(spec: ReplicaSpec, backend: BackendName, names: string[], count: number): Promise<GradientWorkers> {
+  /**
+   * Start `count` workers on `backend` with replicas of `spec`. `names` (trainable parameters) fixes the
+   * order of the gradients, `stateNames` (all parameters, default `names`) the order of the weights sent each step.
+   */
+  static async start(spec: ReplicaSpec, backend: BackendName, names: string[], count: number, stateNames: string[] = names): Promise<GradientWorkers> {
     const workers = Array.from({ length: count }, () => new GradientWorker());
     const pool = new GradientWorkers(workers);
     try {
-      await Promise.all(workers.map((w) => w.request({ type: 'init', spec, backend, names })));
+      await Promise.all(workers.map((w) => w.request({ type: 'init', spec, backend, names, stateNames })));
     } catch (e) {
       await pool.close();
       throw e;
@@ -119,7 +124,7 @@ export class GradientWorkers {
     return this.workers.length;
   }
 
-  /** One step on every worker: the same weights, one batch share each. */
+  /** One step on every worker: the same weights (in `stateNames` order), one batch share each. */
   async step(weights: Float32Array[], shares: Array<{ batch: WireTensor[]; seed: number | null }>): Promise<WorkerResult[]> {
     const id = ++this.id;
     const replies = await Promise.all(
@@ -131,7 +136,7 @@ export class GradientWorkers {
     );
     return replies.map((r) => {
       if (r.type !== 'result') throw new Error(`gradient worker: unexpected reply '${r.type}'`);
-      return { loss: r.loss, scalars: r.scalars, grads: r.grads, keep: r.keep };
+      return { loss: r.loss, scalars: r.scalars, grads: r.grads, keep: r.keep, tensors: r.tensors };
     });
   }
 
