@@ -2,15 +2,14 @@
  * Scaled dot-product attention, softmax(Q·Kᵀ/√d + mask)·V, for q [b, tq, d], k/v [b, tk, d]
  * (heads folded into b).
  *
- * `attention` is memory-efficient: the forward pass runs over chunks of queries and keeps only the
- * output and each query's log-sum-exp; the backward pass recomputes each chunk's probabilities
+ * `attention` is memory-efficient: the forward pass keeps only its inputs and output (the CPU loops
+ * also each query's log-sum-exp); the backward pass recomputes the probabilities chunk by chunk
  * (as FlashAttention does). The bottom prior's 3,600-token decoder would otherwise keep a
  * 3,600 × 3,600 probability matrix per head and layer for the backward pass (≈ 10 GB at batch 4).
  * `attentionReference` is the same maths in plain taped ops, for parity tests.
  * Which keys a query sees (causal, local windows) comes from attention-mask.ts for every implementation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bmm } from './matmul';
 import { attentionBackwardCpu, attentionForwardCpu } from './attention-cpu';
 import { isFull, keyRange, maskRows } from './attention-mask';
 
@@ -98,22 +97,22 @@ export function attentionImpl(o: AttentionOptions, tk: number, backend = tf.getB
 export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions & { impl?: AttentionImpl }): tf.Tensor3D {
   const impl = !o.impl || o.impl === 'auto' ? attentionImpl(o, k.shape[1]) : o.impl;
   if (impl === 'cpu') return attentionOnCpu(q, k, v, o);
-  if (impl === 'blocks') return attentionBlocks(q, k, v, o);
-  return attentionOps(q, k, v, o);
+  return attentionChunked(q, k, v, o, impl === 'blocks');
 }
 
 /**
- * Attention as blocks of 2-D products, for tfjs-wasm.
+ * Chunked attention in tensor ops, with recomputation in the backward pass (as FlashAttention).
+ * Queries are cut into chunks; each chunk attends to the span of keys its rows can see (causal chunks
+ * skip the masked upper triangle), the softmax and the other element-wise work run once per chunk
+ * over all heads, and the backward pass recomputes each chunk's probabilities, so nothing of size
+ * queries × keys outlives a chunk. Operands are transposed explicitly, so every product is a plain one.
  *
- * Why: on wasm a batched matMul with more than one batch entry runs a generic loop (~0.35 GFLOPS)
- * and transposed operands ~1 GFLOPS, while a plain 2-D matMul goes through XNNPACK (5–15 GFLOPS) and
- * the Softmax kernel is ~5× faster than Exp. So queries are cut into chunks; each chunk attends to
- * the span of keys its rows can see (causal chunks skip the masked upper triangle), every product
- * is a plain 2-D matMul per head on explicitly transposed operands, and the softmax and the other
- * element-wise work run once per chunk over all heads. The backward pass recomputes each chunk's
- * probabilities, so nothing of size queries × keys outlives a chunk.
+ * `perHead` (the 'blocks' implementation, for tfjs-wasm): each product is one 2-D matMul per head.
+ * Why: on wasm a batched matMul with more than one batch entry runs a generic loop (~0.35 GFLOPS) and
+ * transposed operands ~1 GFLOPS, while a plain 2-D matMul goes through XNNPACK (5–15 GFLOPS); the
+ * Softmax kernel is also ~5× faster than Exp there. Otherwise ('ops', GPU backends) one batched matMul.
  */
-function attentionBlocks(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions): tf.Tensor3D {
+function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions, perHeadProducts: boolean): tf.Tensor3D {
   const [bh, tq, d] = q.shape;
   const tk = k.shape[1];
   const dv = v.shape[2];
@@ -151,8 +150,9 @@ function attentionBlocks(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Atte
     blocks.push({ start, n, lo, m, mask: ragged ? maskRows(shifted, start, n, m) : null });
   }
 
-  /** Per-head 2-D products: a[h] · b[h] for [bh, r, c] × [bh, c, s] → [bh, r, s]. */
+  /** a[h] · b[h] for [bh, r, c] × [bh, c, s] → [bh, r, s]: batched, or per head as 2-D products. */
   const perHead = (a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D => {
+    if (!perHeadProducts) return tf.matMul(a, b);
     if (bh === 1) return tf.reshape(tf.matMul(tf.reshape(a, a.shape.slice(1) as [number, number]), tf.reshape(b, b.shape.slice(1) as [number, number])), [1, a.shape[1], b.shape[2]]);
     // One contiguous slice per head (cheap with the Slice kernel of backend/wasm-kernels.ts), then stacked.
     const [, r, c] = a.shape;
@@ -223,80 +223,6 @@ function attentionBlocks(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Atte
           }
           const dq = dqs.length === 1 ? (dqs[0] as tf.Tensor3D) : tf.concat(dqs, 1);
           return [dq, dk, dV];
-        }),
-    };
-  });
-  return f(q, k, v) as tf.Tensor3D;
-}
-
-function attentionOps(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions): tf.Tensor3D {
-  const [b, tq, d] = q.shape;
-  const tk = k.shape[1];
-  const dv = v.shape[2];
-  const chunk = Math.max(1, o.chunk ?? 256);
-  const scale = 1 / Math.sqrt(d);
-  const chunks: Array<[number, number]> = [];
-  for (let s = 0; s < tq; s += chunk) chunks.push([s, Math.min(chunk, tq - s)]);
-
-  const scores = (qc: tf.Tensor3D, kk: tf.Tensor3D, start: number, n: number) => {
-    let s = tf.mul(bmm(qc, kk, false, true), scale) as tf.Tensor3D;
-    const mask = maskTensor(o, start, n, tq, tk);
-    if (mask) s = tf.add(s, mask);
-    return s;
-  };
-
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [qq, kk, vv] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-    const save = args[3] as tf.GradSaveFunc;
-    const outs: tf.Tensor3D[] = [];
-    const lses: tf.Tensor2D[] = [];
-    for (const [start, n] of chunks) {
-      const [oc, lse] = tf.tidy(() => {
-        const qc = chunks.length === 1 ? qq : tf.slice(qq, [0, start, 0], [b, n, d]);
-        const s = scores(qc, kk, start, n);
-        const l = tf.logSumExp(s, 2, true); // [b, n, 1]
-        const p = tf.exp(tf.sub(s, l));
-        return [bmm(p as tf.Tensor3D, vv), tf.reshape(l, [b, n]) as tf.Tensor2D];
-      });
-      outs.push(oc);
-      lses.push(lse);
-    }
-    const out = outs.length === 1 ? (outs[0] as tf.Tensor3D) : (tf.concat(outs, 1) as tf.Tensor3D);
-    const lse = lses.length === 1 ? (lses[0] as tf.Tensor2D) : (tf.concat(lses, 1) as tf.Tensor2D);
-    if (outs.length > 1) tf.dispose([...outs, ...lses]);
-    save([qq, kk, vv, out, lse]);
-    return {
-      value: out,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.tidy(() => {
-          const [sq, sk, sv, so, sl] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D];
-          const dO = dy as tf.Tensor3D;
-          let dk: tf.Tensor3D = tf.zeros([b, tk, d]);
-          let dvAcc: tf.Tensor3D = tf.zeros([b, tk, dv]);
-          const dqs: tf.Tensor3D[] = [];
-          for (const [start, n] of chunks) {
-            const [dqc, dkc, dvc] = tf.tidy(() => {
-              const one = chunks.length === 1;
-              const qc = one ? sq : tf.slice(sq, [0, start, 0], [b, n, d]);
-              const doc = one ? dO : tf.slice(dO, [0, start, 0], [b, n, dv]);
-              const oc = one ? so : tf.slice(so, [0, start, 0], [b, n, dv]);
-              const lc = tf.reshape(one ? sl : tf.slice(sl, [0, start], [b, n]), [b, n, 1]);
-              const p = tf.exp(tf.sub(scores(qc, sk, start, n), lc)); // [b, n, tk]
-              const dV = bmm(p as tf.Tensor3D, doc, true, false); // [b, tk, dv]
-              const dP = bmm(doc, sv, false, true); // [b, n, tk]
-              const rowDot = tf.sum(tf.mul(doc, oc), 2, true); // [b, n, 1]
-              const dS = tf.mul(tf.mul(p, tf.sub(dP, rowDot)), scale);
-              return [bmm(dS as tf.Tensor3D, sk), bmm(dS as tf.Tensor3D, qc, true, false), dV];
-            });
-            dqs.push(dqc);
-            const nk = tf.add(dk, dkc) as tf.Tensor3D;
-            const nv = tf.add(dvAcc, dvc) as tf.Tensor3D;
-            tf.dispose([dk, dvAcc, dkc, dvc]);
-            dk = nk;
-            dvAcc = nv;
-          }
-          const dq = dqs.length === 1 ? (dqs[0] as tf.Tensor3D) : tf.concat(dqs, 1);
-          return [dq, dk, dvAcc];
         }),
     };
   });

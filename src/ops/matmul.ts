@@ -40,9 +40,3 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tran
   if (!explicitTransposes()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
 }
-
-/** Batched product [b, m, k] × [b, k, n] with transposition flags (explicit transposes on wasm). */
-export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false): tf.Tensor3D {
-  if (!explicitTransposes()) return tf.matMul(a, b, transposeA, transposeB);
-  return tf.matMul(transposeA ? tf.transpose(a, [0, 2, 1]) : a, transposeB ? tf.transpose(b, [0, 2, 1]) : b);
-}
