@@ -146,19 +146,8 @@ async function main(): Promise<void> {
   }
 }
 
-interface ImageEntry {
-  id: string;
-  cls: string;
-  file: string;
-  package: string;
-  packageVersion: string;
-  path: string;
-  rccEntry: string | null;
-  license: string;
-  copyright: string;
-  note: string;
-  sha256: string;
-}
+/** A photo's provenance: what a recording's entry has, less its audio facts. */
+type ImageEntry = Omit<EmbeddedEntry, 'originalSampleRate' | 'originalChannels' | 'seconds'>;
 
 function licensesMarkdown(entries: EmbeddedEntry[], images: ImageEntry[]): string {
   const lines = [

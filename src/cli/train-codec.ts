@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { CODEC_KINDS, PRESETS, type CodecKind, type PresetName } from '../models/presets';
 import { trainCodec } from '../train/codec';
 import { formatDuration } from '../train/progress';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
                        [--steps N] [--out checkpoints/NAME] [--batch N] [--lr X] [--seed N] [--no-augment]
@@ -36,12 +36,6 @@ async function main(): Promise<void> {
   const preset = values.preset as PresetName;
   if (!CODEC_KINDS.includes(kind)) throw new UsageError(`unknown --model '${values.model}' (choose ${CODEC_KINDS.join(', ')})\n\n${USAGE}`);
   if (!PRESETS.includes(preset)) throw new UsageError(`unknown --preset '${values.preset}' (choose ${PRESETS.join(', ')})`);
-  const int = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
-    return n;
-  };
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be positive`);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
@@ -51,14 +45,14 @@ async function main(): Promise<void> {
     preset,
     data: values.data as string,
     out: values.out ?? `checkpoints/${kind}-${preset}`,
-    steps: int('steps', values.steps),
-    batchSize: int('batch', values.batch),
+    steps: nonNegative('steps', values.steps),
+    batchSize: nonNegative('batch', values.batch),
     learningRate: lr,
-    seed: int('seed', values.seed),
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every']),
-    validateEvery: int('validate-every', values['validate-every']),
+    seed: nonNegative('seed', values.seed),
+    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
+    validateEvery: nonNegative('validate-every', values['validate-every']),
     resume: values.resume ?? false,
-    workers: int('workers', values.workers),
+    workers: nonNegative('workers', values.workers),
     augment: values['no-augment'] ? false : undefined,
   };
   const r = await trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]);

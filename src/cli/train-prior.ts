@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { PRESETS, type PresetName } from '../models/presets';
 import { trainPrior } from '../train/prior';
 import { formatDuration } from '../train/progress';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
                        [--batch N] [--lr X] [--label-smoothing X] [--label-dropout P] [--seed N]
@@ -35,12 +35,6 @@ async function main(): Promise<void> {
   if (values.level !== 'top' && values.level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
   if (!values.codes && !values.resume) throw new UsageError(`--codes is required\n\n${USAGE}`);
   if (!PRESETS.includes(values.preset as PresetName)) throw new UsageError(`--preset is one of ${PRESETS.join(', ')}`);
-  const num = (name: string, v: string | undefined, integer = true) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a non-negative ${integer ? 'integer' : 'number'}, got '${v}'`);
-    return n;
-  };
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
   const opts = {
@@ -48,16 +42,16 @@ async function main(): Promise<void> {
     preset: values.preset as PresetName,
     codes: values.codes ?? '',
     out: values.out ?? `checkpoints/prior-${values.level}-${values.preset}`,
-    steps: num('steps', values.steps),
-    batchSize: num('batch', values.batch),
-    learningRate: num('lr', values.lr, false),
-    labelSmoothing: num('label-smoothing', values['label-smoothing'], false),
-    labelDropout: num('label-dropout', values['label-dropout'], false),
-    seed: num('seed', values.seed),
-    checkpointEvery: num('checkpoint-every', values['checkpoint-every']),
-    validateEvery: num('validate-every', values['validate-every']),
+    steps: nonNegative('steps', values.steps),
+    batchSize: nonNegative('batch', values.batch),
+    learningRate: nonNegative('lr', values.lr, false),
+    labelSmoothing: nonNegative('label-smoothing', values['label-smoothing'], false),
+    labelDropout: nonNegative('label-dropout', values['label-dropout'], false),
+    seed: nonNegative('seed', values.seed),
+    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
+    validateEvery: nonNegative('validate-every', values['validate-every']),
     resume: values.resume ?? false,
-    workers: num('workers', values.workers),
+    workers: nonNegative('workers', values.workers),
   };
   const r = await trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]);
   process.stdout.write(`${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`);

@@ -16,12 +16,12 @@ import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError, RunFolderError } from './errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
-import { trainLoop, type LoopResult, type TrainTask } from './loop';
+import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
 import { EpochSampler } from './sampler';
 
-export interface TrainCodecOptions {
+export interface TrainCodecOptions extends RunOptions {
   kind: CodecKind;
   preset: PresetName;
   /** 'embedded' or a dataset folder. */
@@ -31,18 +31,11 @@ export interface TrainCodecOptions {
   batchSize?: number;
   learningRate?: number;
   seed?: number;
-  checkpointEvery?: number;
-  validateEvery?: number;
   /** Continue the run in `out`. */
   resume?: boolean;
   augment?: boolean;
   valFraction?: number;
   backend?: BackendName | 'auto';
-  /** Stop after this many steps in this process (interruption tests). */
-  stopAfter?: number;
-  quiet?: boolean;
-  /** Threads computing gradients (data parallel over worker threads; 2 on a 2-core CPU). Default 1. */
-  workers?: number;
 }
 
 export interface TrainCodecResult extends LoopResult {
@@ -172,8 +165,7 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       schedule: { kind: 'cosine', peak: trainOpts.learningRate, warmupSteps: trainOpts.warmupSteps, totalSteps: trainOpts.steps, floor: 0.1 },
       clipNorm: trainOpts.clipNorm,
       seed: trainOpts.seed,
-      checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
-      validateEvery: o.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
+      ...runLoopOptions(o, steps),
       label: `${config.kind}/${config.preset}`,
       resume,
       meta: {
@@ -182,9 +174,6 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
         train: { ...trainOpts, steps: trainOpts.steps },
         data: { spec: resume?.meta.data?.spec ?? o.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
       },
-      ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
-      ...(o.quiet ? { quiet: true } : {}),
-      ...(o.workers ? { workers: o.workers } : {}),
     });
     return { ...result, config, parameters: codec.params.count(), backend: backend.name, out };
   } finally {

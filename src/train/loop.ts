@@ -64,6 +64,31 @@ export interface LoopOptions<Config> {
   workers?: number;
 }
 
+/** Run options a training function takes from its caller (train:codec, train:prior, the notebooks). */
+export interface RunOptions {
+  checkpointEvery?: number;
+  validateEvery?: number;
+  /** Stop after this many steps in this process (interruption tests). */
+  stopAfter?: number;
+  quiet?: boolean;
+  /** Threads computing gradients (data parallel over worker threads; 2 on a 2-core CPU). Default 1. */
+  workers?: number;
+}
+
+/**
+ * The loop options that follow from a caller's run options: by default ~5 checkpoints per run (at most
+ * 500 steps apart) and ~10 validations; stopAfter, quiet and workers passed through when given.
+ */
+export function runLoopOptions(o: RunOptions, steps: number): Pick<LoopOptions<unknown>, 'checkpointEvery' | 'validateEvery' | 'stopAfter' | 'quiet' | 'workers'> {
+  return {
+    checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
+    validateEvery: o.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
+    ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
+    ...(o.quiet ? { quiet: true } : {}),
+    ...(o.workers ? { workers: o.workers } : {}),
+  };
+}
+
 export interface LoopResult {
   step: number;
   checkpoint: string;

@@ -15,11 +15,11 @@ import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } 
 import { RunFolderError } from './errors';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';
-import { trainLoop, type LoopResult, type TrainTask } from './loop';
+import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { assertPriorGradients } from './parity';
 import { EpochSampler } from './sampler';
 
-export interface TrainPriorOptions {
+export interface TrainPriorOptions extends RunOptions {
   level: PriorLevel;
   preset: PresetName;
   /** Folder written by `npm run codes`. */
@@ -31,16 +31,10 @@ export interface TrainPriorOptions {
   labelSmoothing?: number;
   labelDropout?: number;
   seed?: number;
-  checkpointEvery?: number;
-  validateEvery?: number;
   resume?: boolean;
   backend?: BackendName | 'auto';
-  stopAfter?: number;
-  quiet?: boolean;
   /** Skip the gradient-parity check (tests on cpu). */
   skipParityCheck?: boolean;
-  /** Threads computing gradients (data parallel over worker threads; 2 on a 2-core CPU). Default 1. */
-  workers?: number;
 }
 
 export interface TrainPriorResult extends LoopResult {
@@ -168,8 +162,7 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
       schedule: { kind: 'cosine', peak: t.learningRate, warmupSteps: t.warmupSteps, totalSteps: t.steps, floor: 0.1 },
       clipNorm: t.clipNorm,
       seed: t.seed,
-      checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
-      validateEvery: o.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
+      ...runLoopOptions(o, steps),
       label: `prior-${config.level}/${config.preset}`,
       resume,
       meta: {
@@ -178,9 +171,6 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
         train: { ...t, steps: t.steps },
         data: { spec: resume ? String((resume.meta.data as { spec: string }).spec) : path.resolve(o.codes), layout: 'codes', train: [], val: [] },
       },
-      ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
-      ...(o.quiet ? { quiet: true } : {}),
-      ...(o.workers ? { workers: o.workers } : {}),
     });
     return { ...result, config, parameters: prior.params.count(), backend: backend.name, out };
   } finally {

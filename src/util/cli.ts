@@ -29,6 +29,14 @@ export function parseCli<O extends Options>(argv: string[], options: O, usage: s
   return parsed;
 }
 
+/** An optional non-negative number option (`--name`): undefined when absent, a UsageError when malformed. */
+export function nonNegative(name: string, v: string | undefined, integer = true): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a non-negative ${integer ? 'integer' : 'number'}, got '${v}'`);
+  return n;
+}
+
 /** Run a CLI main function: expected errors print one line and exit 1 (usage errors exit 2). */
 export function runCli(main: () => Promise<void>): void {
   main().then(
