@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index';
 import { Codec } from '../src/models/codec';
 import { codecPreset, type PresetName } from '../src/models/presets';
-import { Adam } from '../src/train/adam';
+import { Adam } from '../src/optim/adam';
 import { parseCli, runCli } from '../src/util/cli';
 import { emit, peakRssGiB, ratio, runTwin, timeIt } from './common';
 

@@ -9,7 +9,7 @@ import { initBackend } from '../src/backend/index';
 import { Prior } from '../src/models/prior';
 import { priorPreset, THESIS_CODES } from '../src/models/presets';
 import { sampleFullRecompute, sampleWithCache } from '../src/sample/sampler';
-import { Adam } from '../src/train/adam';
+import { Adam } from '../src/optim/adam';
 import { parseCli, runCli } from '../src/util/cli';
 import { emit, peakRssGiB, ratio, runTwin, timeIt } from './common';
 

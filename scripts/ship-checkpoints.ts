@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { exportCheckpoint, loadCheckpoint, type CheckpointMeta } from '../src/train/checkpoint';
+import { exportCheckpoint, loadCheckpoint, type CheckpointMeta } from '../src/checkpoint/checkpoint';
 import { formatDuration } from '../src/train/progress';
 import { SHIPPED } from '../src/pipeline/models';
 import { parseCli, runCli, UsageError } from '../src/util/cli';

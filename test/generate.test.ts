@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/audio/wav';
 import { initBackend } from '../src/backend/index';
 import { generate, joinWithCrossfades } from '../src/pipeline/generate';
-import { evaluateGeneration } from '../src/metrics/generation';
+import { evaluateGeneration } from '../src/pipeline/evaluate';
 import { shippedPath } from '../src/pipeline/models';
 import { disposeSoundModels, loadSoundModels } from '../src/pipeline/sound';
 import { probeMedia } from '../src/vision/media';

@@ -6,7 +6,7 @@ import { readCodes, writeCodes, type CodesMeta } from '../src/codes/store';
 import { perplexityReport } from '../src/metrics/perplexity';
 import { checkPriorGradientParity } from '../src/train/parity';
 import { priorRows, trainPrior } from '../src/train/prior';
-import { loadPrior } from '../src/train/load';
+import { loadPrior } from '../src/checkpoint/models';
 import { Rng } from '../src/util/rng';
 import { tempDir } from './helpers';
 

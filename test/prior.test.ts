@@ -8,7 +8,7 @@ import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
 import { crossEntropy } from '../src/ops/loss';
 import { sampleBottom, sampleFullRecompute, sampleTop, sampleWithCache } from '../src/sample/sampler';
 import { pickToken } from '../src/sample/strategy';
-import { Adam } from '../src/train/adam';
+import { Adam } from '../src/optim/adam';
 import { Rng } from '../src/util/rng';
 
 beforeAll(async () => {

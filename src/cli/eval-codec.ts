@@ -2,7 +2,8 @@
 import { initBackend } from '../backend/index';
 import { loadOnnxEmbedder, melStatsEmbedder, type Embedder } from '../metrics/embedders';
 import { formatFad } from '../metrics/fad';
-import { evaluateCodecCheckpoint, type CodecEvaluation } from '../metrics/codec';
+import { type CodecEvaluation } from '../metrics/codec';
+import { evaluateCodecCheckpoint } from '../pipeline/evaluate';
 import { parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run eval:codec -- --codec CHECKPOINT [--data embedded|DIR] [--split val|all] [--mode center|segments]

@@ -1,7 +1,7 @@
 /** npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--seed 0] [--json] */
 import { initBackend } from '../backend/index';
 import { formatFad } from '../metrics/fad';
-import { evaluateGeneration } from '../metrics/generation';
+import { evaluateGeneration } from '../pipeline/evaluate';
 import { shippedPath } from '../pipeline/models';
 import { disposeSoundModels, loadSoundModels } from '../pipeline/sound';
 import { parseCli, runCli, UsageError } from '../util/cli';

@@ -2,7 +2,7 @@
 import { initBackend } from '../backend/index';
 import { readCodes } from '../codes/store';
 import { perplexityReport } from '../metrics/perplexity';
-import { loadPrior } from '../train/load';
+import { loadPrior } from '../checkpoint/models';
 import { priorRows } from '../train/prior';
 import { parseCli, runCli, UsageError } from '../util/cli';
 

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { evaluationClips } from '../data/batches';
 import { loadExample, splitDataset, type AudioItem } from '../data/dataset';
 import { openDataset } from '../data/open';
-import { loadCheckpoint } from '../train/checkpoint';
-import { loadCodec } from '../train/load';
+import { loadCheckpoint } from '../checkpoint/checkpoint';
+import { loadCodec } from '../checkpoint/models';
 import type { CodecConfig } from '../models/presets';
 import { writeCodes, type ClipCodesInfo, type CodesMeta } from './store';
 

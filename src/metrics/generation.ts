@@ -9,10 +9,7 @@
 import { evaluationClips } from '../data/batches';
 import { loadExamples, splitDataset } from '../data/dataset';
 import { openDataset } from '../data/open';
-import { soundForClass, type SoundModels } from '../pipeline/sound';
-import type { SamplingOptions } from '../sample/strategy';
 import { melStatsEmbedder } from './embedders';
-import { fad, type FadResult } from './fad';
 import { fitLogistic } from './probe';
 
 /** One feature row per clip: mean and standard deviation over its windows of the mel-stats embedding. */
@@ -62,43 +59,4 @@ export async function trainAudioClassifier(data: string, seed = 0): Promise<Audi
   const pv = predict(val.rows);
   const correct = pv.filter((p, i) => p === val.labels[i]).length;
   return { predict, trainClips: train.rows.length, heldOutClips: val.rows.length, heldOutAccuracy: correct / Math.max(1, val.rows.length) };
-}
-
-export interface GenerationReport {
-  data: string;
-  audioClassifier: { trainClips: number; heldOutClips: number; heldOutAccuracy: number };
-  perClass: Array<{ className: string; generated: number; classifiedAsAsked: number; fad: FadResult }>;
-  /** Mean share classified as the asked class. */
-  fidelity: number;
-  secondsPerClip: number;
-}
-
-export async function evaluateGeneration(models: SoundModels, o: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number }): Promise<GenerationReport> {
-  const n = o.perClass ?? 8;
-  const clf = await trainAudioClassifier(o.data, o.seed ?? 0);
-  const ds = await openDataset(o.data);
-  const real = await loadExamples(ds.items);
-  const perClass: GenerationReport['perClass'] = [];
-  let seconds = 0;
-  for (const [label, className] of ds.classes.entries()) {
-    if (label > 1) break;
-    const t0 = performance.now();
-    const r = await soundForClass(models, label, { ...o.sampling, clips: n, seed: `${o.seed ?? 0}/eval/${className}` });
-    seconds += (performance.now() - t0) / 1000;
-    const pred = clf.predict(await clipFeatures(r.clips));
-    const realClips = real.filter((e) => e.label === label).flatMap((e) => evaluationClips(e.audio, { mode: 'center' }));
-    perClass.push({
-      className,
-      generated: r.clips.length,
-      classifiedAsAsked: pred.filter((p) => p === label).length / r.clips.length,
-      fad: await fad(realClips, r.clips, melStatsEmbedder, { reference: `real ${className} clips (${o.data})`, test: `generated ${className} clips` }),
-    });
-  }
-  return {
-    data: o.data,
-    audioClassifier: { trainClips: clf.trainClips, heldOutClips: clf.heldOutClips, heldOutAccuracy: clf.heldOutAccuracy },
-    perClass,
-    fidelity: perClass.reduce((a, c) => a + c.classifiedAsAsked, 0) / Math.max(1, perClass.length),
-    secondsPerClip: seconds / Math.max(1, perClass.length * n),
-  };
 }

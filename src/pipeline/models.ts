@@ -1,6 +1,6 @@
 /** Where the shipped checkpoints live (checkpoints/ in the project) and how to find them. */
 import * as path from 'node:path';
-import { findCheckpoint } from '../train/checkpoint';
+import { findCheckpoint } from '../checkpoint/checkpoint';
 import { projectRoot } from '../util/project';
 
 export const SHIPPED = {

@@ -7,7 +7,7 @@ import type { Prior } from '../models/prior';
 import { sampleBottom, sampleTop } from '../sample/sampler';
 import { PriorWeights } from '../sample/kv-cache';
 import type { SamplingOptions } from '../sample/strategy';
-import { loadCodec, loadPrior } from '../train/load';
+import { loadCodec, loadPrior } from '../checkpoint/models';
 import { InputError } from '../util/errors';
 
 export interface SoundModels {

@@ -5,6 +5,7 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { readAudio } from '../audio/decode';
 import { runFfmpeg } from '../audio/ffmpeg';
 import { DEFAULT_MEL, logMelSpectrogram, melCenters } from '../audio/mel';
 import { SAMPLE_RATE } from '../audio/constants';
@@ -14,18 +15,18 @@ import { evaluationClips } from '../data/batches';
 import { loadExamples, splitDataset } from '../data/dataset';
 import { openDataset } from '../data/open';
 import { summarizeDataset, summaryMarkdown, type DatasetSummary } from '../data/summary';
-import { evaluateCodecCheckpoint, pooledLatents, type CodecReport } from '../metrics/codec';
-import { evaluateGeneration, type GenerationReport } from '../metrics/generation';
+import { pooledLatents } from '../metrics/codec';
 import { perplexityReport, type PerplexityReport } from '../metrics/perplexity';
 import { latentProbe, type ProbeResult } from '../metrics/probe';
 import { describeModel } from '../models/describe';
 import { CODEC_KINDS, type CodecKind } from '../models/presets';
+import { evaluateCodecCheckpoint, evaluateGeneration, type CodecReport, type GenerationReport } from '../pipeline/evaluate';
 import { generate } from '../pipeline/generate';
 import { shippedPath } from '../pipeline/models';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../pipeline/sound';
-import { findCheckpoint, loadCheckpoint } from '../train/checkpoint';
+import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import { trainCodec } from '../train/codec';
-import { loadCodec, loadPrior } from '../train/load';
+import { loadCodec, loadPrior } from '../checkpoint/models';
 import { priorRows } from '../train/prior';
 import { writeFileAtomic } from '../util/fs';
 import { projectRoot } from '../util/project';
@@ -389,7 +390,6 @@ export async function generateStep(cfg: StudyConfig): Promise<{ html: string; re
     const out = path.join(outDir, `${path.basename(p.path, path.extname(p.path))}.wav`);
     const r = await generate({ input: p.path, out, seed: 'study' });
     const thumb = (await runFfmpeg(['-loglevel', 'error', '-i', p.path, '-vf', 'scale=160:-1', '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', '-'], p.path)).stdout.toString('base64');
-    const { readAudio } = await import('../audio/decode');
     html += `<div style="display:inline-block;margin:6px;vertical-align:top"><img width="160" src="data:image/png;base64,${thumb}"/>${audioHtml((await readAudio(out)).audio, SAMPLE_RATE, `${r.className} (${(100 * (r.confidence ?? 1)).toFixed(0)} %), ${r.timings.total.toFixed(1)} s`)}</div>`;
   }
   // a video made from the dog photo, with its generated sound track

@@ -15,7 +15,7 @@ import { Codec } from '../models/codec';
 import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError, RunFolderError } from './errors';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
+import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';

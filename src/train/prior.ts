@@ -11,7 +11,7 @@ import { Prior, type PriorConfig } from '../models/prior';
 import { priorPreset, PRESETS, type PresetName, type PriorLevel } from '../models/presets';
 import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
+import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
 import { RunFolderError } from './errors';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';

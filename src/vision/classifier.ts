@@ -5,7 +5,7 @@
  * probability when asked.
  */
 import * as path from 'node:path';
-import { loadCheckpoint, restoreParams, saveCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, restoreParams, saveCheckpoint } from '../checkpoint/checkpoint';
 import { InputError } from '../util/errors';
 import { projectRoot, projectVersion } from '../util/project';
 import * as tf from '@tensorflow/tfjs';

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../models/nn';
-import { Adam } from '../train/adam';
+import { Adam } from '../optim/adam';
 import type { BackboneSpec } from './backbone';
 
 export interface HeadConfig {

@@ -9,11 +9,11 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import type { Params } from '../models/nn';
+import { Params } from '../models/nn';
 import { InputError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs';
 import type { RngState } from '../util/rng';
-import type { AdamConfig, AdamState } from './adam';
+import type { AdamConfig, AdamState } from '../optim/adam';
 
 export const CHECKPOINT_FORMAT = 'soundtrack-lab/checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -220,7 +220,6 @@ export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: 
  */
 export async function exportCheckpoint(src: string, dst: string): Promise<string> {
   const ck = await loadCheckpoint(src);
-  const { Params } = await import('../models/nn');
   const params = new Params(0);
   for (const [name, t] of Object.entries(ck.weights)) {
     const v = params.create(name, t.shape, { kind: 'zeros' }, false);
