@@ -15,7 +15,14 @@ import { emit, peakRssGiB, ratio, runTwin, timeIt } from './common';
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { backend: { type: 'string' }, batch: { type: 'string', default: '8' }, repeats: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' }, preset: { type: 'string', default: 'thesis' }, 'no-twin': { type: 'boolean' } },
+    {
+      backend: { type: 'string' },
+      batch: { type: 'string', default: '8' },
+      repeats: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      preset: { type: 'string', default: 'thesis' },
+      'no-twin': { type: 'boolean' },
+    },
     'npm run bench:codec -- [--backend NAME] [--batch 8] [--repeats 3] [--warmup 1] [--preset thesis|quick] [--no-twin]',
   );
   const info = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
@@ -35,7 +42,18 @@ async function main(): Promise<void> {
   };
   const stepS = await timeIt(step, Number(values.repeats), Number(values.warmup));
   const rssGiB = peakRssGiB();
-  const twin = values['no-twin'] ? null : runTwin('vqvae2_twin.py', ['--batch', String(batch), '--steps', values.repeats as string, '--channels', String(cfg.vqvae.channels), '--res', String(cfg.vqvae.resChannels)]);
+  const twin = values['no-twin']
+    ? null
+    : runTwin('vqvae2_twin.py', [
+        '--batch',
+        String(batch),
+        '--steps',
+        values.repeats as string,
+        '--channels',
+        String(cfg.vqvae.channels),
+        '--res',
+        String(cfg.vqvae.resChannels),
+      ]);
   emit({
     name: `codec_train_step_${preset}_b${batch}`,
     backend: info.name,

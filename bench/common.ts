@@ -38,7 +38,9 @@ export function runTwin(script: string, args: string[]): TwinResult | null {
   const file = path.join(process.cwd(), 'bench', 'twins', script);
   const r = spawnSync(twinPython(), [file, ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' } });
   if (r.status !== 0) {
-    process.stderr.write(`twin ${script} failed (is python3-torch installed? apt-get install python3-torch libopenblas0-pthread):\n${r.stderr.split('\n').slice(-5).join('\n')}\n`);
+    process.stderr.write(
+      `twin ${script} failed (is python3-torch installed? apt-get install python3-torch libopenblas0-pthread):\n${r.stderr.split('\n').slice(-5).join('\n')}\n`,
+    );
     return null;
   }
   const line = r.stdout.trim().split('\n').pop() ?? '{}';

@@ -29,7 +29,9 @@ function lines(stdout: string): Measurement[] {
 function child(script: string, args: string[], timeoutS: number): Measurement | null {
   const r = spawnSync(TSX, [path.join('bench', script), ...args, '--no-twin'], { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
   if (r.status !== 0) {
-    process.stderr.write(`${script} ${args.join(' ')}: ${r.signal ? `stopped after ${timeoutS} s` : `exit ${r.status}`}\n${(r.stderr ?? '').split('\n').slice(-4).join('\n')}\n`);
+    process.stderr.write(
+      `${script} ${args.join(' ')}: ${r.signal ? `stopped after ${timeoutS} s` : `exit ${r.status}`}\n${(r.stderr ?? '').split('\n').slice(-4).join('\n')}\n`,
+    );
     return null;
   }
   return lines(r.stdout)[0] ?? null;
@@ -52,7 +54,12 @@ async function pair(script: string, args: string[]): Promise<Measurement[] | nul
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { repeats: { type: 'string', default: '2' }, 'skip-cpu': { type: 'boolean' }, 'skip-parallel': { type: 'boolean' }, 'cpu-timeout': { type: 'string', default: '1500' } },
+    {
+      repeats: { type: 'string', default: '2' },
+      'skip-cpu': { type: 'boolean' },
+      'skip-parallel': { type: 'boolean' },
+      'cpu-timeout': { type: 'string', default: '1500' },
+    },
     'npm run bench:cpu -- [--repeats 2] [--skip-cpu] [--skip-parallel] [--cpu-timeout 1500]',
   );
   const repeats = values.repeats as string;
@@ -84,19 +91,45 @@ async function main(): Promise<void> {
     // step at batch 1, no warm-up, next to the twin at batch 1.
     const codecTwin1 = runTwin('vqvae2_twin.py', ['--batch', '1', '--steps', repeats]);
     const priorTwin1 = runTwin('prior_twin.py', ['--batch', '1', '--src', '900', '--tgt', '900', '--steps', repeats, '--sample-tokens', '1']);
-    report(child('codec.ts', ['--backend', 'cpu', '--preset', 'thesis', '--batch', '1', '--repeats', '1', '--warmup', '0'], cpuTimeout), 'codec_train_step_thesis_b1', 'cpu', codecTwin1);
-    report(child('prior.ts', ['--backend', 'cpu', '--batch', '1', '--repeats', '1', '--warmup', '0', '--sample-tokens', '0'], cpuTimeout), 'prior_train_step_thesis_b1_900to901', 'cpu', priorTwin1);
+    report(
+      child('codec.ts', ['--backend', 'cpu', '--preset', 'thesis', '--batch', '1', '--repeats', '1', '--warmup', '0'], cpuTimeout),
+      'codec_train_step_thesis_b1',
+      'cpu',
+      codecTwin1,
+    );
+    report(
+      child('prior.ts', ['--backend', 'cpu', '--batch', '1', '--repeats', '1', '--warmup', '0', '--sample-tokens', '0'], cpuTimeout),
+      'prior_train_step_thesis_b1_900to901',
+      'cpu',
+      priorTwin1,
+    );
   }
   if (!values['skip-parallel']) {
     // The training loop itself (npm run train:codec -- --workers N): whole steps, one thread vs two.
-    for (const w of ['1', '2']) report(child('train-loop.ts', ['--workers', w], 900), `codec_train_loop_step_thesis_b8_workers${w}`, w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)', codecTwin);
+    for (const w of ['1', '2'])
+      report(
+        child('train-loop.ts', ['--workers', w], 900),
+        `codec_train_loop_step_thesis_b8_workers${w}`,
+        w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)',
+        codecTwin,
+      );
     const topTwin = runTwin('prior_twin.py', ['--batch', '4', '--src', '1', '--tgt', '900', '--steps', repeats, '--sample-tokens', '1']);
-    for (const w of ['1', '2']) report(child('train-loop.ts', ['--model', 'prior-top', '--batch', '4', '--workers', w], 1200), `prior_top_train_loop_step_thesis_b4_1to901_workers${w}`, w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)', topTwin);
+    for (const w of ['1', '2'])
+      report(
+        child('train-loop.ts', ['--model', 'prior-top', '--batch', '4', '--workers', w], 1200),
+        `prior_top_train_loop_step_thesis_b4_1to901_workers${w}`,
+        w === '1' ? 'wasm' : 'wasm, 2 threads (data parallel)',
+        topTwin,
+      );
     const c = await pair('codec.ts', ['--backend', 'wasm', '--preset', 'thesis', '--batch', '4', '--repeats', repeats]);
     const slow = (ms: Measurement[] | null) => (ms ? { ...(ms[0]!.step_s >= ms[1]!.step_s ? ms[0]! : ms[1]!) } : null);
-    report(slow(c), 'codec_train_step_thesis_b8_as_2_processes_x_b4', 'wasm ×2 processes', codecTwin, { note: 'two processes at once, batch 4 each: the data-parallel ceiling on 2 cores (gradient exchange not included)' });
+    report(slow(c), 'codec_train_step_thesis_b8_as_2_processes_x_b4', 'wasm ×2 processes', codecTwin, {
+      note: 'two processes at once, batch 4 each: the data-parallel ceiling on 2 cores (gradient exchange not included)',
+    });
     const p = await pair('prior.ts', ['--backend', 'wasm', '--batch', '2', '--repeats', repeats, '--sample-tokens', '0']);
-    report(slow(p), 'prior_train_step_thesis_b4_as_2_processes_x_b2', 'wasm ×2 processes', priorTwin, { note: 'two processes at once, batch 2 each: the data-parallel ceiling on 2 cores (gradient exchange not included)' });
+    report(slow(p), 'prior_train_step_thesis_b4_as_2_processes_x_b2', 'wasm ×2 processes', priorTwin, {
+      note: 'two processes at once, batch 2 each: the data-parallel ceiling on 2 cores (gradient exchange not included)',
+    });
   }
 }
 

@@ -15,7 +15,12 @@ import { emit, ratio, runTwin } from './common';
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { backend: { type: 'string' }, clips: { type: 'string', default: '3' }, input: { type: 'string', default: 'data/images/dog/dog-gcompris-german-shepherd.webp' }, 'no-twin': { type: 'boolean' } },
+    {
+      backend: { type: 'string' },
+      clips: { type: 'string', default: '3' },
+      input: { type: 'string', default: 'data/images/dog/dog-gcompris-german-shepherd.webp' },
+      'no-twin': { type: 'boolean' },
+    },
     'npm run bench:generate -- [--backend NAME] [--clips 3] [--input IMAGE] [--no-twin]',
   );
   const info = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
@@ -32,15 +37,63 @@ async function main(): Promise<void> {
     const r = await soundForClass(models, 1, { clips: n, seed: 'bench' });
     const per = { top: r.timings.topSeconds / n, bottom: r.timings.bottomSeconds / n, decode: r.timings.decodeSeconds / n };
     const cfg = models.codec.config.vqvae;
-    const twin = values['no-twin'] ? null : runTwin('vqvae2_twin.py', ['--decode', '--steps', '3', '--channels', String(cfg.channels), '--res', String(cfg.resChannels), '--codes', String(cfg.codebook.size), '--dim', String(cfg.codebook.dim)]);
+    const twin = values['no-twin']
+      ? null
+      : runTwin('vqvae2_twin.py', [
+          '--decode',
+          '--steps',
+          '3',
+          '--channels',
+          String(cfg.channels),
+          '--res',
+          String(cfg.resChannels),
+          '--codes',
+          String(cfg.codebook.size),
+          '--dim',
+          String(cfg.codebook.dim),
+        ]);
     const twinDevice = twin ? `pytorch ${String(twin['torch'])} ${twin.device} (${String(twin['threads'])} threads)` : null;
     const base = { backend: info.name, device: info.device };
     emit({ name: 'generate_classify_per_image', ...base, step_s: Number(classify.toFixed(4)), twin_s: null, ratio: null, twin_device: null, note: clf.mode });
-    emit({ name: 'generate_top_prior_per_clip', ...base, backend: 'js (kv cache)', step_s: Number(per.top.toFixed(4)), twin_s: null, ratio: null, twin_device: null, tokens_per_s: Math.round(r.timings.topTokensPerSecond) });
-    emit({ name: 'generate_bottom_prior_per_clip', ...base, backend: 'js (kv cache)', step_s: Number(per.bottom.toFixed(4)), twin_s: null, ratio: null, twin_device: null, tokens_per_s: Math.round(r.timings.bottomTokensPerSecond) });
-    emit({ name: 'generate_decode_per_clip', ...base, step_s: Number(per.decode.toFixed(4)), twin_s: twin ? Number(twin.step_s.toFixed(4)) : null, ratio: ratio(per.decode, twin?.step_s), twin_device: twinDevice });
+    emit({
+      name: 'generate_top_prior_per_clip',
+      ...base,
+      backend: 'js (kv cache)',
+      step_s: Number(per.top.toFixed(4)),
+      twin_s: null,
+      ratio: null,
+      twin_device: null,
+      tokens_per_s: Math.round(r.timings.topTokensPerSecond),
+    });
+    emit({
+      name: 'generate_bottom_prior_per_clip',
+      ...base,
+      backend: 'js (kv cache)',
+      step_s: Number(per.bottom.toFixed(4)),
+      twin_s: null,
+      ratio: null,
+      twin_device: null,
+      tokens_per_s: Math.round(r.timings.bottomTokensPerSecond),
+    });
+    emit({
+      name: 'generate_decode_per_clip',
+      ...base,
+      step_s: Number(per.decode.toFixed(4)),
+      twin_s: twin ? Number(twin.step_s.toFixed(4)) : null,
+      ratio: ratio(per.decode, twin?.step_s),
+      twin_device: twinDevice,
+    });
     const total = classify + per.top + per.bottom + per.decode;
-    emit({ name: 'generate_total_per_clip', ...base, step_s: Number(total.toFixed(4)), twin_s: null, ratio: null, twin_device: null, real_time_factor: Number((total / 7.2).toFixed(3)), models: `${models.codec.config.kind}/${models.codec.config.preset}, priors ${models.top.config.preset}` });
+    emit({
+      name: 'generate_total_per_clip',
+      ...base,
+      step_s: Number(total.toFixed(4)),
+      twin_s: null,
+      ratio: null,
+      twin_device: null,
+      real_time_factor: Number((total / 7.2).toFixed(3)),
+      models: `${models.codec.config.kind}/${models.codec.config.preset}, priors ${models.top.config.preset}`,
+    });
   } finally {
     clf.dispose();
     disposeSoundModels(models);

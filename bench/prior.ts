@@ -35,7 +35,20 @@ async function main(): Promise<void> {
   const n = Number(values['sample-tokens']);
   const base = priorPreset('bottom', 'thesis', THESIS_CODES).model;
   const prior = new Prior({ ...base, sourceLength: S, targetLength: T });
-  const twin = values['no-twin'] ? null : runTwin('prior_twin.py', ['--batch', String(B), '--src', String(S), '--tgt', String(T), '--steps', String(values.repeats), '--sample-tokens', String(Math.max(1, n))]);
+  const twin = values['no-twin']
+    ? null
+    : runTwin('prior_twin.py', [
+        '--batch',
+        String(B),
+        '--src',
+        String(S),
+        '--tgt',
+        String(T),
+        '--steps',
+        String(values.repeats),
+        '--sample-tokens',
+        String(Math.max(1, n)),
+      ]);
   const twinDevice = twin ? `pytorch ${String(twin['torch'])} ${twin.device} (${String(twin['threads'])} threads)` : null;
 
   // training step
@@ -51,7 +64,18 @@ async function main(): Promise<void> {
     tf.dispose([value, Object.values(grads)]);
   };
   const stepS = await timeIt(step, Number(values.repeats), Number(values.warmup));
-  emit({ name: `prior_train_step_thesis_b${B}_${S}to${T + 1}`, backend: info.name, device: info.device, step_s: Number(stepS.toFixed(3)), twin_s: twin ? Number(twin.step_s.toFixed(3)) : null, ratio: ratio(stepS, twin?.step_s), twin_device: twinDevice, params: prior.params.count(), peak_rss_gib: Number(peakRssGiB().toFixed(2)), projected_thesis_hours: Number(((stepS * 10_080) / 3600).toFixed(1)) });
+  emit({
+    name: `prior_train_step_thesis_b${B}_${S}to${T + 1}`,
+    backend: info.name,
+    device: info.device,
+    step_s: Number(stepS.toFixed(3)),
+    twin_s: twin ? Number(twin.step_s.toFixed(3)) : null,
+    ratio: ratio(stepS, twin?.step_s),
+    twin_device: twinDevice,
+    params: prior.params.count(),
+    peak_rss_gib: Number(peakRssGiB().toFixed(2)),
+    projected_thesis_hours: Number(((stepS * 10_080) / 3600).toFixed(1)),
+  });
   if (n === 0) {
     tf.dispose([src, tgt]);
     adam.dispose();
@@ -64,8 +88,28 @@ async function main(): Promise<void> {
   const cached = sampleWithCache(prior, one, { length: n, seed: 1 });
   const full = sampleFullRecompute(prior, one, { length: n, seed: 1 });
   const twinTps = twin ? Number(twin['sample_tokens_per_s']) : null;
-  emit({ name: `prior_sample_${n}_tokens_kv_cache`, backend: 'js (kv cache)', device: info.device, step_s: Number((1 / cached.stats.tokensPerSecond).toFixed(5)), twin_s: twinTps ? Number((1 / twinTps).toFixed(5)) : null, ratio: twinTps ? ratio(1 / cached.stats.tokensPerSecond, 1 / twinTps) : null, tokens_per_s: Number(cached.stats.tokensPerSecond.toFixed(1)), twin_device: twinDevice, twin_note: 'twin: nn.Transformer, no KV cache' });
-  emit({ name: `prior_sample_${n}_tokens_full_recompute`, backend: info.name, device: info.device, step_s: Number((1 / full.stats.tokensPerSecond).toFixed(5)), twin_s: twinTps ? Number((1 / twinTps).toFixed(5)) : null, ratio: twinTps ? ratio(1 / full.stats.tokensPerSecond, 1 / twinTps) : null, tokens_per_s: Number(full.stats.tokensPerSecond.toFixed(2)), twin_device: twinDevice, same_tokens: cached.codes[0]!.every((c, i) => c === full.codes[0]![i]) });
+  emit({
+    name: `prior_sample_${n}_tokens_kv_cache`,
+    backend: 'js (kv cache)',
+    device: info.device,
+    step_s: Number((1 / cached.stats.tokensPerSecond).toFixed(5)),
+    twin_s: twinTps ? Number((1 / twinTps).toFixed(5)) : null,
+    ratio: twinTps ? ratio(1 / cached.stats.tokensPerSecond, 1 / twinTps) : null,
+    tokens_per_s: Number(cached.stats.tokensPerSecond.toFixed(1)),
+    twin_device: twinDevice,
+    twin_note: 'twin: nn.Transformer, no KV cache',
+  });
+  emit({
+    name: `prior_sample_${n}_tokens_full_recompute`,
+    backend: info.name,
+    device: info.device,
+    step_s: Number((1 / full.stats.tokensPerSecond).toFixed(5)),
+    twin_s: twinTps ? Number((1 / twinTps).toFixed(5)) : null,
+    ratio: twinTps ? ratio(1 / full.stats.tokensPerSecond, 1 / twinTps) : null,
+    tokens_per_s: Number(full.stats.tokensPerSecond.toFixed(2)),
+    twin_device: twinDevice,
+    same_tokens: cached.codes[0]!.every((c, i) => c === full.codes[0]![i]),
+  });
   tf.dispose([src, tgt, one]);
   adam.dispose();
   prior.dispose();

@@ -24,7 +24,14 @@ async function randomCodes(dir: string, clips: number): Promise<void> {
     codec: { checkpoint: 'random', kind: 'raw-vqvae2', preset: 'thesis', step: 0, codebookSize: THESIS_CODES.codes },
     dataset: { spec: 'random', layout: 'folder', classes: ['cat', 'dog'] },
     lengths: { top: THESIS_CODES.topLength, bottom: THESIS_CODES.bottomLength },
-    clips: Array.from({ length: clips }, (_, i) => ({ id: `r${i}`, label: i % 2, className: i % 2 ? 'dog' : 'cat', split: i < clips - 2 ? 'train' : 'val', segment: 0, source: `random/${i}` })),
+    clips: Array.from({ length: clips }, (_, i) => ({
+      id: `r${i}`,
+      label: i % 2,
+      className: i % 2 ? 'dog' : 'cat',
+      split: i < clips - 2 ? 'train' : 'val',
+      segment: 0,
+      source: `random/${i}`,
+    })),
   };
   const codes = (n: number) => Array.from({ length: clips }, () => Uint16Array.from({ length: n }, () => rng.int(THESIS_CODES.codes)));
   await writeCodes(dir, { meta, top: codes(THESIS_CODES.topLength), bottom: codes(THESIS_CODES.bottomLength) });
@@ -33,7 +40,13 @@ async function randomCodes(dir: string, clips: number): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { model: { type: 'string', default: 'codec' }, workers: { type: 'string', default: '1' }, steps: { type: 'string', default: '4' }, batch: { type: 'string', default: '8' }, 'no-twin': { type: 'boolean' } },
+    {
+      model: { type: 'string', default: 'codec' },
+      workers: { type: 'string', default: '1' },
+      steps: { type: 'string', default: '4' },
+      batch: { type: 'string', default: '8' },
+      'no-twin': { type: 'boolean' },
+    },
     'tsx bench/train-loop.ts [--model codec|prior-top] [--workers 2] [--steps 4] [--batch 8]',
   );
   const info = await initBackend({ backend: 'wasm' });
@@ -59,8 +72,19 @@ async function main(): Promise<void> {
     .sort((a, b) => a - b);
   const median = secs[Math.floor(secs.length / 2)] as number;
   rmSync(base, { recursive: true, force: true });
-  const name = values.model === 'prior-top' ? `prior_top_train_loop_step_thesis_b${batch}_1to901_workers${workers}` : `codec_train_loop_step_thesis_b${batch}_workers${workers}`;
-  emit({ name, backend: info.name, device: info.device, step_s: Number(median.toFixed(3)), twin_s: null, ratio: null, peak_rss_gib: Number(peakRssGiB().toFixed(2)) });
+  const name =
+    values.model === 'prior-top'
+      ? `prior_top_train_loop_step_thesis_b${batch}_1to901_workers${workers}`
+      : `codec_train_loop_step_thesis_b${batch}_workers${workers}`;
+  emit({
+    name,
+    backend: info.name,
+    device: info.device,
+    step_s: Number(median.toFixed(3)),
+    twin_s: null,
+    ratio: null,
+    peak_rss_gib: Number(peakRssGiB().toFixed(2)),
+  });
 }
 
 runCli(main);

@@ -97,7 +97,19 @@ async function main(): Promise<void> {
         const rel = `images/${s.cls}/${s.id}${ext}`;
         await fsp.mkdir(path.join(root, 'data', 'images', s.cls), { recursive: true });
         await writeFileAtomic(path.join(root, 'data', rel), bytes);
-        images.push({ id: s.id, cls: s.cls, file: rel, package: s.package, packageVersion: pkg.version, path: s.path, rccEntry: s.rccEntry, license: s.license, copyright: s.copyright, note: s.note, sha256: createHash('sha256').update(bytes).digest('hex') });
+        images.push({
+          id: s.id,
+          cls: s.cls,
+          file: rel,
+          package: s.package,
+          packageVersion: pkg.version,
+          path: s.path,
+          rccEntry: s.rccEntry,
+          license: s.license,
+          copyright: s.copyright,
+          note: s.note,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
         process.stderr.write(`data/${rel}  (${s.package}, ${s.license})\n`);
         continue;
       }
@@ -107,7 +119,9 @@ async function main(): Promise<void> {
       const rel = `${s.cls === 'negative' ? '_negatives' : s.cls}/${s.id}.wav`;
       await writeWav(path.join(out, rel), decoded.audio, SAMPLE_RATE, 'pcm16');
       written.add(rel);
-      const sha256 = createHash('sha256').update(await fsp.readFile(path.join(out, rel))).digest('hex');
+      const sha256 = createHash('sha256')
+        .update(await fsp.readFile(path.join(out, rel)))
+        .digest('hex');
       entries.push({
         id: s.id,
         cls: s.cls,
@@ -135,11 +149,18 @@ async function main(): Promise<void> {
     }
     const manifest: EmbeddedManifest = { format: EMBEDDED_FORMAT, version: 1, sampleRate: SAMPLE_RATE, entries };
     await writeFileAtomic(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-    await writeFileAtomic(path.join(root, 'data', 'images', 'manifest.json'), `${JSON.stringify({ format: 'soundtrack-lab/embedded-images', version: 1, entries: images }, null, 1)}\n`);
+    await writeFileAtomic(
+      path.join(root, 'data', 'images', 'manifest.json'),
+      `${JSON.stringify({ format: 'soundtrack-lab/embedded-images', version: 1, entries: images }, null, 1)}\n`,
+    );
     // The default layout keeps the licence list at data/LICENSES.md; a custom --out gets its own copy.
     const licenses = values.out ? path.join(out, 'LICENSES.md') : path.join(root, 'data', 'LICENSES.md');
     await writeFileAtomic(licenses, licensesMarkdown(entries, images));
-    const secs = (c: string) => entries.filter((e) => e.cls === c).reduce((a, e) => a + e.seconds, 0).toFixed(1);
+    const secs = (c: string) =>
+      entries
+        .filter((e) => e.cls === c)
+        .reduce((a, e) => a + e.seconds, 0)
+        .toFixed(1);
     process.stdout.write(`wrote ${entries.length} files to ${out}: cat ${secs('cat')} s, dog ${secs('dog')} s, background ${secs('negative')} s\n`);
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
@@ -156,7 +177,7 @@ function licensesMarkdown(entries: EmbeddedEntry[], images: ImageEntry[]): strin
     'Every recording in `data/embedded/` (cat/, dog/ and the background sounds in _negatives/) comes from a Debian package, taken out with `npm run data:embedded`',
     '(scripts/build-embedded.ts) and converted to 4 kHz mono 16-bit WAV (anti-aliased resampling, no other',
     'processing). Each file keeps the licence of its source; the GPL and CC-BY-SA ones require that this',
-    'attribution and licence notice travel with the files. Full licence texts: the packages\' `/usr/share/doc/<package>/copyright`.',
+    "attribution and licence notice travel with the files. Full licence texts: the packages' `/usr/share/doc/<package>/copyright`.",
     '',
     '| file | class | seconds | Debian package (version) | original path [resource inside a Qt .rcc] | licence | copyright |',
     '|---|---|---|---|---|---|---|',

@@ -32,7 +32,11 @@ function command(which: string, meta: CheckpointMeta<Record<string, unknown>>): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseCli(process.argv.slice(2), { codec: { type: 'string' }, top: { type: 'string' }, bottom: { type: 'string' }, classifier: { type: 'string' } }, USAGE);
+  const { values } = parseCli(
+    process.argv.slice(2),
+    { codec: { type: 'string' }, top: { type: 'string' }, bottom: { type: 'string' }, classifier: { type: 'string' } },
+    USAGE,
+  );
   for (const k of ['codec', 'top', 'bottom', 'classifier'] as const) if (!values[k]) throw new UsageError(`--${k} is required\n\n${USAGE}`);
   await initBackend({ backend: 'cpu' });
   const root = projectRoot();
@@ -54,7 +58,9 @@ async function main(): Promise<void> {
       data = `codes of checkpoints/codec on ${codes.dataset?.spec ?? 'its training data'}`;
     }
     data = data.includes('/shared/') ? data.replace(/\S*\/shared\//, '../shared/') : data;
-    rows.push(`| \`${SHIPPED[which]}\` | \`${command(which, ck.meta)}\` | ${data} | ${ck.meta.step} | ${ck.meta.software.backend} | ${formatDuration(ck.meta.trainSeconds)} | ${metrics} |`);
+    rows.push(
+      `| \`${SHIPPED[which]}\` | \`${command(which, ck.meta)}\` | ${data} | ${ck.meta.step} | ${ck.meta.software.backend} | ${formatDuration(ck.meta.trainSeconds)} | ${metrics} |`,
+    );
     process.stderr.write(`shipped ${which} → ${dir}\n`);
     for (const w of Object.values(ck.weights)) w.dispose();
   }

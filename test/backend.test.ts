@@ -86,7 +86,7 @@ describe('capability check', () => {
     expect(() => assertCanTrain(['conv1d', 'embedding', 'matmul'], 'The codec', 'cpu')).not.toThrow();
   });
 
-  it('wasm lacks tfjs-native conv/gather gradient kernels, but the project\'s ops train there; a missing kernel is a clear error', async () => {
+  it("wasm lacks tfjs-native conv/gather gradient kernels, but the project's ops train there; a missing kernel is a clear error", async () => {
     await initBackend({ backend: 'wasm' });
     const caps = Object.fromEntries(capabilities('wasm').map((c) => [c.family, c]));
     expect(caps['matmul']?.train).toBe(true);

@@ -93,7 +93,10 @@ describe('raw-audio VQ-VAE-2', () => {
 
   it('spectrogram codecs: 480 frames × 64 mels in, audio of 28,800 samples out (Griffin–Lim)', async () => {
     for (const kind of ['spec-vqvae', 'spec-vqvae2'] as const) {
-      const c = new Codec({ ...codecPreset(kind, 'quick'), frontEnd: { ...(codecPreset(kind, 'quick').frontEnd as Extract<CodecConfig['frontEnd'], { type: 'mel' }>), griffinLimIterations: 4 } });
+      const c = new Codec({
+        ...codecPreset(kind, 'quick'),
+        frontEnd: { ...(codecPreset(kind, 'quick').frontEnd as Extract<CodecConfig['frontEnd'], { type: 'mel' }>), griffinLimIterations: 4 },
+      });
       const clip = tone(700, 4000, 7.2, 0.3);
       const x = c.toInput([clip]);
       expect(x.shape).toEqual([1, 480, 64]);
@@ -110,8 +113,19 @@ describe('raw-audio VQ-VAE-2', () => {
 });
 
 describe('codebook options', () => {
-  const flat = () => tf.tensor2d([[1, 1], [1, 1], [9, 9], [11, 11]]);
-  const init = [[0, 0], [10, 10], [-10, 10], [100, 100]];
+  const flat = () =>
+    tf.tensor2d([
+      [1, 1],
+      [1, 1],
+      [9, 9],
+      [11, 11],
+    ]);
+  const init = [
+    [0, 0],
+    [10, 10],
+    [-10, 10],
+    [100, 100],
+  ];
 
   it('EMA updates move each used code to the mean of its vectors; unused codes are not pulled to the data', async () => {
     {
@@ -136,7 +150,14 @@ describe('codebook options', () => {
     {
       const p = new Params(0);
       const cb = new Codebook(p, 'cb', { size: 4, dim: 2, beta: 0.25, ema: null, restart: { threshold: 0.995 }, dataInit: false });
-      cb.embeddings.assign(tf.tensor2d([[0, 0], [50, 50], [-10, 10], [100, 100]]));
+      cb.embeddings.assign(
+        tf.tensor2d([
+          [0, 0],
+          [50, 50],
+          [-10, 10],
+          [100, 100],
+        ]),
+      );
       const x = flat();
       const err = () => {
         const e = cb.embeddings.arraySync() as number[][];
@@ -269,7 +290,18 @@ describe('checkpoints: round trip and bad input', () => {
   beforeAll(async () => {
     const c = new Codec(cfg);
     ckDir = await saveCheckpoint(path.join(dir, 'ck'), {
-      meta: { kind: 'codec', model: cfg, step: 0, trainSeconds: 0, software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' }, train: {}, rng: null, sampler: null, data: null, metrics: {} },
+      meta: {
+        kind: 'codec',
+        model: cfg,
+        step: 0,
+        trainSeconds: 0,
+        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
+        train: {},
+        rng: null,
+        sampler: null,
+        data: null,
+        metrics: {},
+      },
       params: c.params,
     });
     c.dispose();
@@ -294,7 +326,18 @@ describe('checkpoints: round trip and bad input', () => {
     await expect(loadCheckpoint(ckDir, 'prior')).rejects.toThrow(/is a codec checkpoint, not a prior/);
     const broken = path.join(dir, 'ck-broken');
     const copy = await saveCheckpoint(broken, {
-      meta: { kind: 'codec', model: cfg, step: 1, trainSeconds: 0, software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' }, train: {}, rng: null, sampler: null, data: null, metrics: {} },
+      meta: {
+        kind: 'codec',
+        model: cfg,
+        step: 1,
+        trainSeconds: 0,
+        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
+        train: {},
+        rng: null,
+        sampler: null,
+        data: null,
+        metrics: {},
+      },
       params: new Codec(cfg).params,
     });
     const w = path.join(copy, 'weights.bin');
@@ -324,16 +367,33 @@ describe('checkpoints: round trip and bad input', () => {
 
 describe('trainCodec on the embedded data', () => {
   it('refuses a batch larger than the training set, and an output folder that holds a run', async () => {
-    await expect(trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', out: path.join(dir, 'big'), steps: 1, batchSize: 64, quiet: true })).rejects.toThrow(DatasetError);
-    await expect(trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', out: path.join(dir, 'ck'), steps: 1, quiet: true })).rejects.toThrow(/already holds a training run/);
+    await expect(
+      trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', out: path.join(dir, 'big'), steps: 1, batchSize: 64, quiet: true }),
+    ).rejects.toThrow(DatasetError);
+    await expect(trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', out: path.join(dir, 'ck'), steps: 1, quiet: true })).rejects.toThrow(
+      /already holds a training run/,
+    );
   });
 
   it('trains a few steps, evaluates against the untrained model, and writes the JSONL curve', async () => {
     const out = path.join(dir, 'quick');
-    const r = await trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', out, steps: 4, batchSize: 2, validateEvery: 2, checkpointEvery: 2, quiet: true });
+    const r = await trainCodec({
+      kind: 'raw-vqvae2',
+      preset: 'quick',
+      data: 'embedded',
+      out,
+      steps: 4,
+      batchSize: 2,
+      validateEvery: 2,
+      checkpointEvery: 2,
+      quiet: true,
+    });
     expect(r.step).toBe(4);
     expect(existsSync(path.join(out, 'latest.json'))).toBe(true);
-    const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>);
     expect(lines.filter((l) => l['split'] === 'train')).toHaveLength(4);
     expect(lines.filter((l) => l['split'] === 'val').length).toBeGreaterThanOrEqual(2);
     expect(lines[0]).toHaveProperty('perplexity_bottom');

@@ -70,7 +70,20 @@ beforeAll(async () => {
     'abc123,30,cat meowing,train\ndef456,5,"dog barking",test\nghi789,5,dog howling,train\nzzz000,0,playing piano,train\n',
   );
   await wav(path.join(root, 'tmp-vgg.wav'), 600, 2);
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=d=2:s=32x32:r=5', '-i', path.join(root, 'tmp-vgg.wav'), '-c:v', 'libx264', '-c:a', 'aac', '-shortest', path.join(vgg, 'video', 'abc123_000030.mp4')]);
+  await ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=d=2:s=32x32:r=5',
+    '-i',
+    path.join(root, 'tmp-vgg.wav'),
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'aac',
+    '-shortest',
+    path.join(vgg, 'video', 'abc123_000030.mp4'),
+  ]);
   await wav(path.join(root, 'tmp-vgg-long.wav'), 400, 20);
   await ffmpeg(['-i', path.join(root, 'tmp-vgg-long.wav'), '-c:a', 'libvorbis', path.join(vgg, 'video', 'def456.ogg')]);
 });
@@ -183,7 +196,13 @@ describe('splits, cache and clips', () => {
     expect(a.val.map((i) => i.id)).toEqual(b.val.map((i) => i.id));
     expect(a.val.filter((i) => i.label === 0)).toHaveLength(2);
     expect(a.val.filter((i) => i.label === 2)).toHaveLength(0); // a class of one stays in train
-    const seeds = new Set(Array.from({ length: 6 }, (_, s) => splitDataset(ds, { seed: s, valFraction: 0.4 }).val.map((i) => i.id).join()));
+    const seeds = new Set(
+      Array.from({ length: 6 }, (_, s) =>
+        splitDataset(ds, { seed: s, valFraction: 0.4 })
+          .val.map((i) => i.id)
+          .join(),
+      ),
+    );
     expect(seeds.size).toBeGreaterThan(1);
     expect(a.train.length + a.val.length).toBe(ds.items.length);
   });

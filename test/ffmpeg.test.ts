@@ -14,7 +14,10 @@ beforeAll(async () => {
 afterEach(() => useFfmpeg(undefined));
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(AudioInputError);
   return (e as AudioInputError).code;
 }

@@ -87,7 +87,27 @@ describe('generate', () => {
 
   it('the CLI prints label, confidence, backend and time per stage', () => {
     const out = path.join(dir, 'cli-cat.wav');
-    const r = spawnSync(TSX, ['src/cli/generate.ts', '--input', CAT, '--out', out, '--class', 'cat', '--codec', models.codec, '--top', models.top, '--bottom', models.bottom, '--backend', 'wasm'], { encoding: 'utf8' });
+    const r = spawnSync(
+      TSX,
+      [
+        'src/cli/generate.ts',
+        '--input',
+        CAT,
+        '--out',
+        out,
+        '--class',
+        'cat',
+        '--codec',
+        models.codec,
+        '--top',
+        models.top,
+        '--bottom',
+        models.bottom,
+        '--backend',
+        'wasm',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^label\s+cat — --class$/m);
     expect(r.stdout).toMatch(/^backend\s+wasm/m);

@@ -22,7 +22,12 @@ describe('reconstruction metrics', () => {
   it('MSE and SI-SDR', () => {
     const x = tone(440, 4000, 1);
     expect(mse(x, x)).toBe(0);
-    expect(siSdr(x, x.map((v) => 0.5 * v))).toBeGreaterThan(100); // scale-invariant
+    expect(
+      siSdr(
+        x,
+        x.map((v) => 0.5 * v),
+      ),
+    ).toBeGreaterThan(100); // scale-invariant
     const n = noise(1, x.length);
     const noisy = x.map((v, i) => v + (n[i] as number));
     const s = siSdr(x, noisy);
@@ -35,7 +40,10 @@ describe('reconstruction metrics', () => {
 
 describe('Fréchet distance', () => {
   it('matrix square root of a PSD matrix', () => {
-    const a = new Matrix([[4, 1], [1, 3]]);
+    const a = new Matrix([
+      [4, 1],
+      [1, 3],
+    ]);
     const r = sqrtPsd(a);
     const back = r.mmul(r);
     for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) expect(back.get(i, j)).toBeCloseTo(a.get(i, j), 10);
@@ -98,8 +106,24 @@ function tinyOnnxModel(file: string): void {
       output: [{ name: 'embedding', type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }, { dimValue: 2 }] } } } }],
       node: [
         { opType: 'Abs', input: ['waveform'], output: ['abs'] },
-        { opType: 'ReduceMean', input: ['abs'], output: ['mean'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
-        { opType: 'ReduceMax', input: ['abs'], output: ['max'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        {
+          opType: 'ReduceMean',
+          input: ['abs'],
+          output: ['mean'],
+          attribute: [
+            { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+            { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+          ],
+        },
+        {
+          opType: 'ReduceMax',
+          input: ['abs'],
+          output: ['max'],
+          attribute: [
+            { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+            { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+          ],
+        },
         { opType: 'Concat', input: ['mean', 'max'], output: ['embedding'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
       ],
     },

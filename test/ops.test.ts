@@ -12,7 +12,10 @@ beforeAll(async () => {
 function rand(shape: number[], seed: number): tf.Tensor {
   const r = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => r.range(-1, 1)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => r.range(-1, 1)),
+    shape,
+  );
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -53,7 +56,11 @@ describe('conv1d from matMul (im2col)', () => {
         const b = rand([4], 3) as tf.Tensor1D;
         const ours = conv1d(x, w, b, c);
         // reference: tf.conv1d with explicit zero padding (it supports dilation in the forward pass)
-        const xp = tf.pad(x, [[0, 0], [c.padding, c.padding], [0, 0]]);
+        const xp = tf.pad(x, [
+          [0, 0],
+          [c.padding, c.padding],
+          [0, 0],
+        ]);
         // (tf.conv1d refuses stride and dilation together: dilate with stride 1, then subsample)
         const dense = tf.conv1d(xp, w, 1, 'valid', 'NWC', c.dilation);
         const n = Math.floor((dense.shape[1] - 1) / c.stride) + 1;
@@ -73,7 +80,20 @@ describe('conv1d from matMul (im2col)', () => {
       const loss = (f: (x: tf.Tensor3D, w: tf.Tensor3D) => tf.Tensor3D) => (xx: tf.Tensor, ww: tf.Tensor) =>
         tf.mean(tf.square(tf.sub(f(xx as tf.Tensor3D, ww as tf.Tensor3D), target))) as tf.Scalar;
       const ours = tf.grads(loss((a, b) => conv1d(a, b, null, { stride: 2, padding: 1 })))([x, w]);
-      const ref = tf.grads(loss((a, b) => tf.conv1d(tf.pad(a, [[0, 0], [1, 1], [0, 0]]), b, 2, 'valid')))([x, w]);
+      const ref = tf.grads(
+        loss((a, b) =>
+          tf.conv1d(
+            tf.pad(a, [
+              [0, 0],
+              [1, 1],
+              [0, 0],
+            ]),
+            b,
+            2,
+            'valid',
+          ),
+        ),
+      )([x, w]);
       expect(maxAbsDiff(ours[0]!, ref[0]!)).toBeLessThan(1e-5);
       expect(maxAbsDiff(ours[1]!, ref[1]!)).toBeLessThan(1e-5);
     });
@@ -110,8 +130,11 @@ describe('hand-written backward passes equal autodiff of the taped references', 
         const x = rand([2, c.length, 3], 21);
         const w = rand([c.kernel, 3, 4], 22);
         const b = rand([4], 23);
-        const loss = (f: typeof conv1d) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.sin(f(xx as tf.Tensor3D, ww as tf.Tensor3D, bb as tf.Tensor1D, c))) as tf.Scalar;
-        expect(maxAbsDiff(conv1d(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, c), conv1dReference(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, c))).toBeLessThan(1e-5);
+        const loss = (f: typeof conv1d) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.sin(f(xx as tf.Tensor3D, ww as tf.Tensor3D, bb as tf.Tensor1D, c))) as tf.Scalar;
+        expect(
+          maxAbsDiff(conv1d(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, c), conv1dReference(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, c)),
+        ).toBeLessThan(1e-5);
         const ours = tf.grads(loss(conv1d))([x, w, b]);
         const ref = tf.grads(loss(conv1dReference))([x, w, b]);
         ours.forEach((g, i) => expect(maxAbsDiff(g, ref[i]!)).toBeLessThan(1e-4));
@@ -119,13 +142,23 @@ describe('hand-written backward passes equal autodiff of the taped references', 
     });
   }
   it('convTranspose1d kernel 4 stride 2 padding 1, and kernel 8 stride 4 padding 2', () => {
-    for (const o of [{ kernel: 4, stride: 2, padding: 1 }, { kernel: 8, stride: 4, padding: 2 }, { kernel: 2, stride: 2, padding: 0 }]) {
+    for (const o of [
+      { kernel: 4, stride: 2, padding: 1 },
+      { kernel: 8, stride: 4, padding: 2 },
+      { kernel: 2, stride: 2, padding: 0 },
+    ]) {
       tf.tidy(() => {
         const x = rand([2, 11, 3], 24);
         const w = rand([o.kernel, 3, 5], 25);
         const b = rand([5], 26);
-        const loss = (f: typeof convTranspose1d) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.sin(f(xx as tf.Tensor3D, ww as tf.Tensor3D, bb as tf.Tensor1D, o))) as tf.Scalar;
-        expect(maxAbsDiff(convTranspose1d(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, o), convTranspose1dReference(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, o))).toBeLessThan(1e-5);
+        const loss = (f: typeof convTranspose1d) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.sin(f(xx as tf.Tensor3D, ww as tf.Tensor3D, bb as tf.Tensor1D, o))) as tf.Scalar;
+        expect(
+          maxAbsDiff(
+            convTranspose1d(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, o),
+            convTranspose1dReference(x as tf.Tensor3D, w as tf.Tensor3D, b as tf.Tensor1D, o),
+          ),
+        ).toBeLessThan(1e-5);
         const ours = tf.grads(loss(convTranspose1d))([x, w, b]);
         const ref = tf.grads(loss(convTranspose1dReference))([x, w, b]);
         ours.forEach((g, i) => expect(maxAbsDiff(g, ref[i]!)).toBeLessThan(1e-4));
@@ -136,7 +169,11 @@ describe('hand-written backward passes equal autodiff of the taped references', 
     const run = () =>
       tf.tidy(() => {
         const out: number[][] = [];
-        for (const c of [{ kernel: 4, stride: 2, padding: 1 }, { kernel: 3, stride: 2, padding: 1 }, { kernel: 8, stride: 4, padding: 2 }]) {
+        for (const c of [
+          { kernel: 4, stride: 2, padding: 1 },
+          { kernel: 3, stride: 2, padding: 1 },
+          { kernel: 8, stride: 4, padding: 2 },
+        ]) {
           const x = rand([2, 16, 3], 27);
           const w = rand([c.kernel, 3, 5], 28);
           const f1 = (xx: tf.Tensor, ww: tf.Tensor) => conv1d(xx as tf.Tensor3D, ww as tf.Tensor3D, null, c);
@@ -229,14 +266,23 @@ describe('gradient plumbing', () => {
     });
   });
   it('segmentSum with ScatterNd (wasm path) equals UnsortedSegmentSum', async () => {
-    const values = [[1, 1], [2, 2], [3, 3], [4, 4]];
+    const values = [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ];
     const ids = [0, 2, 0, 0];
     const ref = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d(values), tf.tensor1d(ids, 'int32'), 3).arraySync());
     await initBackend({ backend: 'wasm' });
     try {
       const got = tf.tidy(() => segmentSum(tf.tensor2d(values), tf.tensor1d(ids, 'int32'), 3).arraySync());
       expect(got).toEqual(ref);
-      expect(ref).toEqual([[8, 8], [0, 0], [2, 2]]);
+      expect(ref).toEqual([
+        [8, 8],
+        [0, 0],
+        [2, 2],
+      ]);
     } finally {
       await initBackend({ backend: 'cpu' });
     }

@@ -38,7 +38,17 @@ describe('data-parallel training', () => {
   });
 
   it('the codec trained with 2 workers follows the single-thread loss curve (codebook restarts included)', async () => {
-    const common = { kind: 'raw-vqvae2' as const, preset: 'quick' as const, data: 'embedded', steps: 3, batchSize: 4, validateEvery: 3, checkpointEvery: 3, quiet: true, backend: 'wasm' as const };
+    const common = {
+      kind: 'raw-vqvae2' as const,
+      preset: 'quick' as const,
+      data: 'embedded',
+      steps: 3,
+      batchSize: 4,
+      validateEvery: 3,
+      checkpointEvery: 3,
+      quiet: true,
+      backend: 'wasm' as const,
+    };
     const one = await trainCodec({ ...common, out: path.join(dir, 'one') });
     const two = await trainCodec({ ...common, out: path.join(dir, 'two'), workers: 2 });
     const a = trainLosses(one.out);
@@ -48,7 +58,9 @@ describe('data-parallel training', () => {
       expect(Math.abs(b[i]!.loss - l.loss) / l.loss, `step ${i + 1}`).toBeLessThan(2e-3);
       expect(Math.abs(b[i]!.recon - l.recon) / l.recon, `step ${i + 1}`).toBeLessThan(2e-3);
     });
-    expect(Math.abs((two.validation['val_loss'] as number) - (one.validation['val_loss'] as number)) / (one.validation['val_loss'] as number)).toBeLessThan(5e-3);
+    expect(Math.abs((two.validation['val_loss'] as number) - (one.validation['val_loss'] as number)) / (one.validation['val_loss'] as number)).toBeLessThan(
+      5e-3,
+    );
   }, 120_000);
 
   it('a gradient worker returns the gradients of its share and frees every tensor of a step', async () => {
@@ -83,6 +95,18 @@ describe('data-parallel training', () => {
   }, 120_000);
 
   it('more workers than batch entries is a clear error, and nothing is left running', async () => {
-    await expect(trainCodec({ kind: 'raw-vqvae2', preset: 'quick', data: 'embedded', steps: 1, batchSize: 2, quiet: true, backend: 'wasm', out: path.join(dir, 'three'), workers: 3 })).rejects.toThrow(/cannot split a batch of 2 into 3 share/);
+    await expect(
+      trainCodec({
+        kind: 'raw-vqvae2',
+        preset: 'quick',
+        data: 'embedded',
+        steps: 1,
+        batchSize: 2,
+        quiet: true,
+        backend: 'wasm',
+        out: path.join(dir, 'three'),
+        workers: 3,
+      }),
+    ).rejects.toThrow(/cannot split a batch of 2 into 3 share/);
   }, 60_000);
 });

@@ -38,7 +38,10 @@ const tinyPrior = (over: Partial<PriorConfig> = {}): PriorConfig => ({
 
 function rand(shape: number[], seed: number): tf.Tensor {
   const r = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.range(-1, 1)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.range(-1, 1)),
+    shape,
+  );
 }
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
 
@@ -54,16 +57,30 @@ describe('priors: thesis configuration', () => {
 });
 
 describe('memory-efficient attention', () => {
-  for (const [causal, impl] of [[false, 'ops'], [true, 'ops'], [false, 'cpu'], [true, 'cpu'], [false, 'blocks'], [true, 'blocks']] as const) {
+  for (const [causal, impl] of [
+    [false, 'ops'],
+    [true, 'ops'],
+    [false, 'cpu'],
+    [true, 'cpu'],
+    [false, 'blocks'],
+    [true, 'blocks'],
+  ] as const) {
     it(`forward and gradients equal plain attention (causal ${causal}, ${{ ops: 'chunked tensor ops', cpu: 'CPU loops', blocks: 'per-head blocks' }[impl]})`, () => {
       tf.tidy(() => {
         const q = rand([3, 11, 8], 1);
         const k = rand([3, causal ? 11 : 7, 8], 2);
         const v = rand([3, causal ? 11 : 7, 5], 3);
         const w = rand([3, 11, 5], 4);
-        const f = (fn: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D, o: { causal: boolean; chunk: number; impl: 'ops' | 'cpu' | 'blocks' }) => tf.Tensor3D) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-          tf.sum(tf.mul(fn(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { causal, chunk: 4, impl }), w)) as tf.Scalar;
-        expect(maxDiff(attention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal, chunk: 4, impl }), attentionReference(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal }))).toBeLessThan(1e-5);
+        const f =
+          (fn: (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D, o: { causal: boolean; chunk: number; impl: 'ops' | 'cpu' | 'blocks' }) => tf.Tensor3D) =>
+          (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(tf.mul(fn(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { causal, chunk: 4, impl }), w)) as tf.Scalar;
+        expect(
+          maxDiff(
+            attention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal, chunk: 4, impl }),
+            attentionReference(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { causal }),
+          ),
+        ).toBeLessThan(1e-5);
         const g1 = tf.grads(f(attention))([q, k, v]);
         const g2 = tf.grads(f(attentionReference))([q, k, v]);
         g1.forEach((g, i) => expect(maxDiff(g, g2[i]!)).toBeLessThan(1e-4));
@@ -72,13 +89,24 @@ describe('memory-efficient attention', () => {
   }
   it('local windows (causal last-W, aligned cross) agree across the CPU loops, chunked ops, per-head blocks and the reference', () => {
     tf.tidy(() => {
-      for (const o of [{ causal: true, window: 3 }, { causal: false, window: 2 }, { causal: false, window: 4, queryLength: 16 }]) {
+      for (const o of [
+        { causal: true, window: 3 },
+        { causal: false, window: 2 },
+        { causal: false, window: 4, queryLength: 16 },
+      ]) {
         const q = rand([2, 10, 4], 11);
         const k = rand([2, o.causal ? 10 : 5, 4], 12);
         const v = rand([2, o.causal ? 10 : 5, 3], 13);
         const w = rand([2, 10, 3], 14);
         const loss = (impl: 'cpu' | 'ops' | 'blocks' | 'ref') => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-          tf.sum(tf.mul(impl === 'ref' ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o) : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 3, impl }), w)) as tf.Scalar;
+          tf.sum(
+            tf.mul(
+              impl === 'ref'
+                ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o)
+                : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 3, impl }),
+              w,
+            ),
+          ) as tf.Scalar;
         const ref = tf.grads(loss('ref'))([q, k, v]);
         for (const impl of ['cpu', 'ops', 'blocks'] as const) {
           const g = tf.grads(loss(impl))([q, k, v]);
@@ -98,8 +126,17 @@ describe('memory-efficient attention', () => {
           const v = rand([3, o.causal ? 13 : 9, 4], 23);
           const w = rand([3, 13, 4], 24);
           const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-            tf.sum(tf.mul(impl === 'ref' ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o) : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 4, impl }), w)) as tf.Scalar;
-          return tf.grads(loss)([q, k, v]).map((g) => Array.from(g.dataSync()));
+            tf.sum(
+              tf.mul(
+                impl === 'ref'
+                  ? attentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, o)
+                  : attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { ...o, chunk: 4, impl }),
+                w,
+              ),
+            ) as tf.Scalar;
+          return tf
+            .grads(loss)([q, k, v])
+            .map((g) => Array.from(g.dataSync()));
         }),
       );
     const ref = run('ref');
@@ -119,10 +156,17 @@ describe('memory-efficient attention', () => {
       [null, { rate: 0.3, seed: 17 }].map((dropout) =>
         tf.tidy(() => {
           const x = rand([7, 6], 31) as tf.Tensor2D;
-          const w = { w1: rand([6, 9], 32) as tf.Tensor2D, b1: rand([9], 33) as tf.Tensor1D, w2: rand([9, 6], 34) as tf.Tensor2D, b2: rand([6], 35) as tf.Tensor1D };
+          const w = {
+            w1: rand([6, 9], 32) as tf.Tensor2D,
+            b1: rand([9], 33) as tf.Tensor1D,
+            w2: rand([9, 6], 34) as tf.Tensor2D,
+            b2: rand([6], 35) as tf.Tensor1D,
+          };
           const out = rand([7, 6], 36);
           const loss = (fn: typeof feedForward) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) =>
-            tf.sum(tf.mul(fn(a as tf.Tensor2D, { w1: b as tf.Tensor2D, b1: c as tf.Tensor1D, w2: d as tf.Tensor2D, b2: e as tf.Tensor1D }, dropout), out)) as tf.Scalar;
+            tf.sum(
+              tf.mul(fn(a as tf.Tensor2D, { w1: b as tf.Tensor2D, b1: c as tf.Tensor1D, w2: d as tf.Tensor2D, b2: e as tf.Tensor1D }, dropout), out),
+            ) as tf.Scalar;
           expect(maxDiff(feedForward(x, w, dropout), feedForwardReference(x, w, dropout))).toBeLessThan(1e-5);
           const ours = tf.grads(loss(feedForward))([x, w.w1, w.b1, w.w2, w.b2]);
           const ref = tf.grads(loss(feedForwardReference))([x, w.w1, w.b1, w.w2, w.b2]);
@@ -160,7 +204,13 @@ describe('prior gradients against finite differences (cpu)', () => {
     const p = new Prior(tinyPrior({ level: 'bottom', sourceLength: 4, targetLength: 6, windows: { encoder: 2, self: 3, cross: 2 } }));
     const src = tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32');
     const tgt = tf.tensor2d([[5, 6, 7, 1, 2, 3]], [1, 6], 'int32');
-    const names = ['decoder.layers.1.self_attn.in_proj_weight', 'decoder.layers.0.multihead_attn.in_proj_weight', 'encoder.layers.0.linear1.weight', 'embedding.weight', 'output.bias'];
+    const names = [
+      'decoder.layers.1.self_attn.in_proj_weight',
+      'decoder.layers.0.multihead_attn.in_proj_weight',
+      'encoder.layers.0.linear1.weight',
+      'embedding.weight',
+      'output.bias',
+    ];
     const vars = names.map((n) => p.params.get(n));
     const { grads } = tf.variableGrads(() => p.loss(src, tgt), vars);
     for (const v of vars) {

@@ -10,7 +10,24 @@ import { tempDir } from './helpers';
 
 const TSX = path.join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const dir = tempDir();
-const ARGS = ['--model', 'raw-vqvae2', '--preset', 'quick', '--data', 'embedded', '--steps', '8', '--batch', '2', '--checkpoint-every', '2', '--validate-every', '100', '--backend', 'wasm'];
+const ARGS = [
+  '--model',
+  'raw-vqvae2',
+  '--preset',
+  'quick',
+  '--data',
+  'embedded',
+  '--steps',
+  '8',
+  '--batch',
+  '2',
+  '--checkpoint-every',
+  '2',
+  '--validate-every',
+  '100',
+  '--backend',
+  'wasm',
+];
 
 function trainLosses(out: string): Map<number, number> {
   const m = new Map<number, number>();

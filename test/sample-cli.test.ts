@@ -23,7 +23,27 @@ beforeAll(async () => {
 describe('npm run sample', () => {
   it('writes a 7.2-s WAV at 4 kHz for a class and prints the time per stage', async () => {
     const out = path.join(dir, 'cat.wav');
-    const r = spawnSync(TSX, ['src/cli/sample.ts', '--class', 'cat', '--codec', codec, '--top', path.join(dir, 'top'), '--bottom', path.join(dir, 'bottom'), '--out', out, '--seed', '3', '--backend', 'wasm'], { encoding: 'utf8' });
+    const r = spawnSync(
+      TSX,
+      [
+        'src/cli/sample.ts',
+        '--class',
+        'cat',
+        '--codec',
+        codec,
+        '--top',
+        path.join(dir, 'top'),
+        '--bottom',
+        path.join(dir, 'bottom'),
+        '--out',
+        out,
+        '--seed',
+        '3',
+        '--backend',
+        'wasm',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/top\s+[\d.]+ s \(\d+ tokens\/s, KV cache\)/);
     expect(r.stderr).toMatch(/bottom\s+[\d.]+ s/);
@@ -34,10 +54,28 @@ describe('npm run sample', () => {
   });
 
   it('mismatched models and bad arguments are clear errors', () => {
-    const swapped = spawnSync(TSX, ['src/cli/sample.ts', '--class', 'dog', '--codec', codec, '--top', path.join(dir, 'bottom'), '--bottom', path.join(dir, 'bottom'), '--out', path.join(dir, 'x.wav')], { encoding: 'utf8' });
+    const swapped = spawnSync(
+      TSX,
+      [
+        'src/cli/sample.ts',
+        '--class',
+        'dog',
+        '--codec',
+        codec,
+        '--top',
+        path.join(dir, 'bottom'),
+        '--bottom',
+        path.join(dir, 'bottom'),
+        '--out',
+        path.join(dir, 'x.wav'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(swapped.status).toBe(1);
     expect(swapped.stderr).toMatch(/is a bottom prior, not a top prior/);
-    const badClass = spawnSync(TSX, ['src/cli/sample.ts', '--class', 'cow', '--codec', codec, '--top', 'a', '--bottom', 'b', '--out', 'x.wav'], { encoding: 'utf8' });
+    const badClass = spawnSync(TSX, ['src/cli/sample.ts', '--class', 'cow', '--codec', codec, '--top', 'a', '--bottom', 'b', '--out', 'x.wav'], {
+      encoding: 'utf8',
+    });
     expect(badClass.status).toBe(2);
     expect(badClass.stderr).toMatch(/unknown --class 'cow'/);
   });

@@ -21,7 +21,13 @@ describe('notebook runner', () => {
       metadata: {},
       cells: [
         { cell_type: 'markdown', metadata: {}, source: ['# test'] },
-        { cell_type: 'code', metadata: {}, outputs: [], execution_count: null, source: ["import { rms } from './src/audio/clips';\n", 'console.log(rms(new Float32Array([3, 4])).toFixed(3));'] },
+        {
+          cell_type: 'code',
+          metadata: {},
+          outputs: [],
+          execution_count: null,
+          source: ["import { rms } from './src/audio/clips';\n", 'console.log(rms(new Float32Array([3, 4])).toFixed(3));'],
+        },
         { cell_type: 'code', metadata: {}, outputs: [], execution_count: null, source: ["throw new Error('deliberate failure in cell 3');"] },
         { cell_type: 'code', metadata: {}, outputs: [], execution_count: null, source: ["console.log('never');"] },
       ],
@@ -44,16 +50,28 @@ describe('npm run study --small', () => {
     const r = spawnSync(TSX, ['src/cli/study.ts', '--small', '--out', out], { encoding: 'utf8', env: { ...process.env, SOUNDTRACK_BACKEND: 'wasm' } });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const executed = readdirSync(path.join(out, 'notebooks')).sort();
-    expect(executed).toEqual(['01-data.ipynb', '02-codecs.ipynb', '03-latents.ipynb', '04-priors.ipynb', '05-classifier.ipynb', '06-generate.ipynb', '07-tables.ipynb']);
+    expect(executed).toEqual([
+      '01-data.ipynb',
+      '02-codecs.ipynb',
+      '03-latents.ipynb',
+      '04-priors.ipynb',
+      '05-classifier.ipynb',
+      '06-generate.ipynb',
+      '07-tables.ipynb',
+    ]);
     for (const n of executed) {
       const nb = JSON.parse(readFileSync(path.join(out, 'notebooks', n), 'utf8')) as { cells: Array<{ cell_type: string; outputs?: unknown[] }> };
-      expect(nb.cells.filter((c) => c.cell_type === 'code').every((c) => (c.outputs ?? []).length > 0), n).toBe(true);
+      expect(
+        nb.cells.filter((c) => c.cell_type === 'code').every((c) => (c.outputs ?? []).length > 0),
+        n,
+      ).toBe(true);
     }
     const tables = readFileSync(path.join(out, 'tables.md'), 'utf8');
     expect(tables).toMatch(/\| parameters per prior \| 5,341,084 \| 5,341,084 \|/);
     expect(tables).toMatch(/\| codec parameters \| 580,641 \| 580,685 \|/);
     expect(existsSync(path.join(out, '03-fig14-raw-vqvae2-top.html'))).toBe(true);
     if (chromePath()) expect(existsSync(path.join(out, '03-fig14-raw-vqvae2-top.png'))).toBe(true);
-    for (const k of ['01-data', '02-codecs', '03-latents', '04-priors', '05-classifier', '06-generate']) expect(existsSync(path.join(out, 'results', `${k}.json`)), k).toBe(true);
+    for (const k of ['01-data', '02-codecs', '03-latents', '04-priors', '05-classifier', '06-generate'])
+      expect(existsSync(path.join(out, 'results', `${k}.json`)), k).toBe(true);
   }, 900_000);
 });

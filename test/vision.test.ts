@@ -15,7 +15,10 @@ const DOG = 'data/images/dog/dog-gcompris-german-shepherd.webp';
 const video = path.join(dir, 'cat-then-dog.mp4');
 
 async function inputError(p: Promise<unknown>): Promise<InputError> {
-  const e = await p.then(() => null, (x: unknown) => x);
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(InputError);
   return e as InputError;
 }
@@ -23,7 +26,18 @@ async function inputError(p: Promise<unknown>): Promise<InputError> {
 /** A tiny layers model saved by the test: conv → ReLU → conv 'features' → global pool → dense(3). */
 async function saveTinyLayersModel(folder: string): Promise<void> {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv_a', kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [32, 32, 3],
+      filters: 4,
+      kernelSize: 3,
+      strides: 2,
+      activation: 'relu',
+      name: 'conv_a',
+      kernelInitializer: 'glorotUniform',
+      biasInitializer: 'zeros',
+    }),
+  );
   m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, activation: 'relu', name: 'features' }));
   m.add(tf.layers.globalAveragePooling2d({ name: 'pool' }));
   m.add(tf.layers.dense({ units: 3, name: 'logits' }));
@@ -31,7 +45,15 @@ async function saveTinyLayersModel(folder: string): Promise<void> {
   await m.save(
     tf.io.withSaveHandler(async (a) => {
       writeFileSync(path.join(folder, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      writeFileSync(
+        path.join(folder, 'model.json'),
+        JSON.stringify({
+          modelTopology: a.modelTopology,
+          format: a.format,
+          generatedBy: a.generatedBy,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -44,17 +66,50 @@ function saveTinyGraphModel(folder: string): void {
   const axes = new Int32Array([1, 2]);
   writeFileSync(path.join(folder, 'w.bin'), new Uint8Array(axes.buffer));
   const node = [
-    { name: 'image', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '32' }, { size: '32' }, { size: '3' }] } } } },
+    {
+      name: 'image',
+      op: 'Placeholder',
+      attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '32' }, { size: '32' }, { size: '3' }] } } },
+    },
     { name: 'axes', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } } } },
     { name: 'pooled', op: 'Mean', input: ['image', 'axes'], attr: { keep_dims: { b: false }, T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' } } },
   ];
-  writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node, versions: { producer: 1 } }, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }] }] }));
+  writeFileSync(
+    path.join(folder, 'model.json'),
+    JSON.stringify({
+      format: 'graph-model',
+      modelTopology: { node, versions: { producer: 1 } },
+      weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }] }],
+    }),
+  );
 }
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
   // a 4-s video: 2 s of the cat photo, 2 s of the dog photo (made from the embedded photos)
-  await ffmpeg(['-loop', '1', '-t', '2', '-i', CAT, '-loop', '1', '-t', '2', '-i', DOG, '-filter_complex', '[0]scale=320:240,setsar=1,fps=10[a];[1]scale=320:240,setsar=1,fps=10[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', video]);
+  await ffmpeg([
+    '-loop',
+    '1',
+    '-t',
+    '2',
+    '-i',
+    CAT,
+    '-loop',
+    '1',
+    '-t',
+    '2',
+    '-i',
+    DOG,
+    '-filter_complex',
+    '[0]scale=320:240,setsar=1,fps=10[a];[1]scale=320:240,setsar=1,fps=10[b];[a][b]concat=n=2:v=1[v]',
+    '-map',
+    '[v]',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    video,
+  ]);
 }, 120_000);
 
 describe('images and video frames through ffmpeg', () => {
@@ -116,7 +171,15 @@ describe('backbones', () => {
   it('loads user-supplied layers and graph models from a folder, with a chosen feature layer', async () => {
     const layersDir = path.join(dir, 'tiny-layers');
     await saveTinyLayersModel(layersDir);
-    const spec: BackboneSpec = { name: 'tiny', source: layersDir, format: 'layers', inputSize: 32, inputScale: 'unit', featureLayer: 'features', imagenet: null };
+    const spec: BackboneSpec = {
+      name: 'tiny',
+      source: layersDir,
+      format: 'layers',
+      inputSize: 32,
+      inputScale: 'unit',
+      featureLayer: 'features',
+      imagenet: null,
+    };
     const b = await Backbone.load(spec);
     expect(b.features([await readImage(CAT, 32)])[0]).toHaveLength(6);
     b.dispose();
@@ -138,10 +201,19 @@ describe('classifier head and video vote', () => {
   it('trains a head on a photo set (cat/ and dog/), beats chance on held-out photos, and votes per video frame', async () => {
     // photo set from the embedded photos with colour shifts and crops (a stand-in for a real set)
     const set = path.join(dir, 'photos');
-    for (const [cls, src] of [['cat', CAT], ['dog', DOG]] as const) {
+    for (const [cls, src] of [
+      ['cat', CAT],
+      ['dog', DOG],
+    ] as const) {
       mkdirSync(path.join(set, cls), { recursive: true });
       for (let i = 0; i < 6; i++) {
-        await ffmpeg(['-i', src, '-vf', `crop=iw*${0.7 + 0.05 * i}:ih*${0.7 + 0.05 * i},hue=h=${i * 20}:s=${0.6 + 0.1 * i},scale=160:120`, path.join(set, cls, `${cls}${i}.png`)]);
+        await ffmpeg([
+          '-i',
+          src,
+          '-vf',
+          `crop=iw*${0.7 + 0.05 * i}:ih*${0.7 + 0.05 * i},hue=h=${i * 20}:s=${0.6 + 0.1 * i},scale=160:120`,
+          path.join(set, cls, `${cls}${i}.png`),
+        ]);
       }
     }
     const out = path.join(dir, 'head');

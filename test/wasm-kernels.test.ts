@@ -29,14 +29,26 @@ function compute() {
     const out: number[][] = [];
     for (const c of cases) {
       const n = c.shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(Array.from({ length: n }, (_, i) => i * 0.5 - 3), c.shape);
+      const x = tf.tensor(
+        Array.from({ length: n }, (_, i) => i * 0.5 - 3),
+        c.shape,
+      );
       out.push(Array.from(tf.slice(x, c.begin, c.size).dataSync()));
       out.push(Array.from(tf.slice(tf.cast(x, 'int32'), c.begin, c.size).dataSync()));
       out.push(Array.from(tf.slice(tf.greater(x, 0), c.begin, c.size).dataSync()));
       // gradient of a slice is a pad: flows back through the replacement's registration
-      out.push(Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.slice(t, c.begin, c.size))))(x).dataSync()));
+      out.push(
+        Array.from(
+          tf
+            .grad((t: tf.Tensor) => tf.sum(tf.square(tf.slice(t, c.begin, c.size))))(x)
+            .dataSync(),
+        ),
+      );
     }
-    const y = tf.tensor3d(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5]);
+    const y = tf.tensor3d(
+      Array.from({ length: 60 }, (_, i) => i),
+      [3, 4, 5],
+    );
     for (const axis of [0, 1, 2]) for (const t of tf.unstack(y, axis)) out.push(Array.from(t.dataSync()));
     for (const t of tf.split(y, [1, 3], 1)) out.push(Array.from(t.dataSync()));
     for (const t of tf.split(y, 5, 2)) out.push(Array.from(t.dataSync()));

@@ -54,7 +54,10 @@ function sliceSeconds(wav: WavData, start = 0, duration?: number): Float32Array[
 }
 
 /** Decode a file to per-channel float samples at its own rate. */
-export async function decodeFile(file: string, options: Pick<ReadAudioOptions, 'startSeconds' | 'durationSeconds'> = {}): Promise<{ wav: WavData; decoder: DecodedAudio['decoder'] }> {
+export async function decodeFile(
+  file: string,
+  options: Pick<ReadAudioOptions, 'startSeconds' | 'durationSeconds'> = {},
+): Promise<{ wav: WavData; decoder: DecodedAudio['decoder'] }> {
   const ext = path.extname(file).toLowerCase();
   let stat;
   try {

@@ -70,10 +70,7 @@ export function assertCanTrain(families: readonly OpFamily[], what: string, back
   const caps = capabilities(backend).filter((c) => families.includes(c.family) && !c.train);
   if (caps.length > 0) {
     const list = caps.map((c) => `${c.family} (missing kernels: ${c.missing.join(', ')})`).join('; ');
-    throw new BackendError(
-      backend,
-      `${what} cannot train on the '${backend}' backend: ${list}. Choose another backend with --backend or SOUNDTRACK_BACKEND.`,
-    );
+    throw new BackendError(backend, `${what} cannot train on the '${backend}' backend: ${list}. Choose another backend with --backend or SOUNDTRACK_BACKEND.`);
   }
 }
 

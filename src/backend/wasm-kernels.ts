@@ -35,7 +35,13 @@ interface SliceArgs {
 }
 
 /** Copy x[begin : begin + size] (any rank) from heap view `src` into heap view `dst`, in contiguous runs. */
-function copyBlock(src: Float32Array | Int32Array | Uint8Array, shape: number[], begin: number[], size: number[], dst: Float32Array | Int32Array | Uint8Array): void {
+function copyBlock(
+  src: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  begin: number[],
+  size: number[],
+  dst: Float32Array | Int32Array | Uint8Array,
+): void {
   const rank = shape.length;
   const strides = tf.util.computeStrides(shape); // rank − 1 entries; the last dimension has stride 1
   const stride = (d: number) => (d < rank - 1 ? (strides[d] as number) : 1);
@@ -83,7 +89,11 @@ function fastUnpack(args: { inputs: { value: tf.TensorInfo }; attrs: { axis: num
   return outs;
 }
 
-function fastSplitV(args: { inputs: { x: tf.TensorInfo }; attrs: { numOrSizeSplits: number | number[]; axis: number | number[] }; backend: WasmBackendLike }): tf.TensorInfo[] {
+function fastSplitV(args: {
+  inputs: { x: tf.TensorInfo };
+  attrs: { numOrSizeSplits: number | number[]; axis: number | number[] };
+  backend: WasmBackendLike;
+}): tf.TensorInfo[] {
   const { x } = args.inputs;
   const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0] as number;
   const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits, axis);

@@ -95,9 +95,7 @@ export async function findDawnAdapter(allowSoftware: boolean): Promise<{ result:
   } catch (e) {
     return { result: null, reasons: [`npm package 'webgpu' (Dawn) cannot load: ${(e as Error).message}`] };
   }
-  const attempts: Array<{ backend: WebGpuAdapterInfo['dawnBackend']; flags: string[]; featureLevel?: string }> = [
-    { backend: 'default', flags: [] },
-  ];
+  const attempts: Array<{ backend: WebGpuAdapterInfo['dawnBackend']; flags: string[]; featureLevel?: string }> = [{ backend: 'default', flags: [] }];
   if (allowSoftware) attempts.push({ backend: 'opengles', flags: ['backend=opengles'], featureLevel: 'compatibility' });
   for (const a of attempts) {
     if (a.backend === 'default' && process.platform === 'linux' && !hasVulkanLoader()) {

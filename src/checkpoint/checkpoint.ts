@@ -86,7 +86,10 @@ export async function saveCheckpoint<Config>(runDir: string, input: SaveInput<Co
       for (const [k, t] of input.optimizer.state.m) moments[`m/${k}`] = t;
       for (const [k, t] of input.optimizer.state.v) moments[`v/${k}`] = t;
       const ospecs = await writeWeights(tmp, 'optimizer', moments);
-      await fsp.writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify({ format: 'soundtrack-lab/weights', weightsManifest: [{ paths: ['optimizer.bin'], weights: ospecs }] }));
+      await fsp.writeFile(
+        path.join(tmp, 'optimizer.json'),
+        JSON.stringify({ format: 'soundtrack-lab/weights', weightsManifest: [{ paths: ['optimizer.bin'], weights: ospecs }] }),
+      );
       optimizer = { config: input.optimizer.config, step: input.optimizer.state.step };
     }
     const meta: CheckpointMeta<Config> = {
@@ -154,7 +157,10 @@ async function readWeights(dir: string, manifestName: string): Promise<tf.NamedT
     expected += w.shape.reduce((a, b) => a * b, 1) * per;
   }
   if (data.length !== expected) {
-    throw new CheckpointError(path.join(dir, group.paths.join('+')), `weights data is ${data.length} bytes, the manifest needs ${expected} (truncated or mismatched file)`);
+    throw new CheckpointError(
+      path.join(dir, group.paths.join('+')),
+      `weights data is ${data.length} bytes, the manifest needs ${expected} (truncated or mismatched file)`,
+    );
   }
   return tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), group.weights);
 }
@@ -179,7 +185,8 @@ export async function loadCheckpoint<Config>(where: string, kind?: string): Prom
     throw new CheckpointError(metaFile, `unreadable checkpoint metadata (${(e as Error).message})`, { cause: e });
   }
   if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(metaFile, `not a soundtrack-lab checkpoint (format ${JSON.stringify(meta.format)})`);
-  if (meta.version !== CHECKPOINT_VERSION) throw new CheckpointError(metaFile, `checkpoint version ${meta.version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (meta.version !== CHECKPOINT_VERSION)
+    throw new CheckpointError(metaFile, `checkpoint version ${meta.version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   if (kind && meta.kind !== kind) throw new CheckpointError(metaFile, `is a ${meta.kind} checkpoint, not a ${kind}`);
   const weights = await readWeights(dir, 'model.json');
   let optimizer: AdamState | null = null;
@@ -199,13 +206,17 @@ export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: 
   for (const info of params.info()) {
     const w = weights[info.name];
     if (!w) problems.push(`missing ${info.name}`);
-    else if (w.shape.join('x') !== info.shape.join('x')) problems.push(`${info.name} has shape [${w.shape}] in the checkpoint, the model needs [${info.shape}]`);
+    else if (w.shape.join('x') !== info.shape.join('x'))
+      problems.push(`${info.name} has shape [${w.shape}] in the checkpoint, the model needs [${info.shape}]`);
   }
   const extra = Object.keys(weights).filter((k) => !params.has(k));
   if (extra.length > 0) problems.push(`unexpected ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`);
   if (problems.length > 0) {
     tf.dispose(Object.values(weights));
-    throw new CheckpointError(file, `weights do not fit this model (a checkpoint of another model or preset?): ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? ` (+${problems.length - 4} more)` : ''}`);
+    throw new CheckpointError(
+      file,
+      `weights do not fit this model (a checkpoint of another model or preset?): ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? ` (+${problems.length - 4} more)` : ''}`,
+    );
   }
   for (const info of params.info()) {
     const w = weights[info.name] as tf.Tensor;

@@ -29,14 +29,21 @@ async function expand(target: string): Promise<string[]> {
 async function main(): Promise<void> {
   const { values, positionals } = parseCli(
     process.argv.slice(2),
-    { classifier: { type: 'string' }, fps: { type: 'string', default: '2' }, vote: { type: 'string', default: 'median' }, json: { type: 'boolean' }, backend: { type: 'string' } },
+    {
+      classifier: { type: 'string' },
+      fps: { type: 'string', default: '2' },
+      vote: { type: 'string', default: 'median' },
+      json: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
     USAGE,
     true,
   );
   if (positionals.length === 0) throw new UsageError(`give at least one image, video or folder\n\n${USAGE}`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  const clf = values.classifier === 'zero-shot' ? await CatDogClassifier.load(null) : await CatDogClassifier.load(values.classifier ?? (await defaultClassifier()));
+  const clf =
+    values.classifier === 'zero-shot' ? await CatDogClassifier.load(null) : await CatDogClassifier.load(values.classifier ?? (await defaultClassifier()));
   let failures = 0;
   try {
     const files = (await Promise.all(positionals.map(expand))).flat();
@@ -56,7 +63,9 @@ async function main(): Promise<void> {
         continue;
       }
       if ('frames' in r) {
-        process.stdout.write(`${file}: ${r.className} (${(100 * r.probability).toFixed(1)} %, ${r.vote} of ${r.frames.length} frames at ${r.fps} fps, ${(100 * r.agreement).toFixed(0)} % agree, ${r.durationSeconds.toFixed(1)} s)\n`);
+        process.stdout.write(
+          `${file}: ${r.className} (${(100 * r.probability).toFixed(1)} %, ${r.vote} of ${r.frames.length} frames at ${r.fps} fps, ${(100 * r.agreement).toFixed(0)} % agree, ${r.durationSeconds.toFixed(1)} s)\n`,
+        );
         process.stdout.write('    time  label  P(dog)\n');
         for (const f of r.frames) process.stdout.write(`  ${f.time.toFixed(1).padStart(6)}  ${f.className.padEnd(5)}  ${f.pDog.toFixed(3)}\n`);
       } else process.stdout.write(`${file}: ${r.className} (${(100 * r.probability).toFixed(1)} %)\n`);

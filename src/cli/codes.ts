@@ -8,7 +8,13 @@ const USAGE = `npm run codes -- --codec CHECKPOINT --data embedded|DIR --out DIR
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { codec: { type: 'string' }, data: { type: 'string', default: 'embedded' }, out: { type: 'string' }, mode: { type: 'string' }, backend: { type: 'string' } },
+    {
+      codec: { type: 'string' },
+      data: { type: 'string', default: 'embedded' },
+      out: { type: 'string' },
+      mode: { type: 'string' },
+      backend: { type: 'string' },
+    },
     USAGE,
   );
   if (!values.codec || !values.out) throw new UsageError(`--codec and --out are required\n\n${USAGE}`);

@@ -18,7 +18,9 @@ function show(name: string, e: CodecEvaluation): string {
   if (e.probe) {
     for (const [level, p] of Object.entries(e.probe)) {
       if (!p) continue;
-      lines.push(`  ${level} latents, cats vs dogs: linear probe ${(100 * p.probeAccuracy).toFixed(1)} % (${p.folds}-fold; majority ${(100 * p.majorityBaseline).toFixed(1)} %), silhouette ${p.silhouette.toFixed(3)}, PCA variance ${(100 * (p.explained[0] + p.explained[1])).toFixed(1)} %`);
+      lines.push(
+        `  ${level} latents, cats vs dogs: linear probe ${(100 * p.probeAccuracy).toFixed(1)} % (${p.folds}-fold; majority ${(100 * p.majorityBaseline).toFixed(1)} %), silhouette ${p.silhouette.toFixed(3)}, PCA variance ${(100 * (p.explained[0] + p.explained[1])).toFixed(1)} %`,
+      );
     }
   }
   return lines.join('\n');

@@ -30,16 +30,27 @@ async function main(): Promise<void> {
   const n = Number(values.n);
   if (!Number.isInteger(n) || n < 2) throw new UsageError('--n must be an integer ≥ 2 (FAD needs at least two clips)');
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  const models = await loadSoundModels({ codec: values.codec ?? shippedPath('codec'), top: values.top ?? shippedPath('top'), bottom: values.bottom ?? shippedPath('bottom') });
+  const models = await loadSoundModels({
+    codec: values.codec ?? shippedPath('codec'),
+    top: values.top ?? shippedPath('top'),
+    bottom: values.bottom ?? shippedPath('bottom'),
+  });
   try {
-    const r = await evaluateGeneration(models, { data: String(values.data), perClass: n, seed: Number(values.seed), sampling: { topK: Number(values['top-k']), guidance: Number(values.guidance) } });
+    const r = await evaluateGeneration(models, {
+      data: String(values.data),
+      perClass: n,
+      seed: Number(values.seed),
+      sampling: { topK: Number(values['top-k']), guidance: Number(values.guidance) },
+    });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...r, models: models.sources })}\n`);
       return;
     }
     const lines = [
       `audio classifier (mel-stats + logistic regression): ${(100 * r.audioClassifier.heldOutAccuracy).toFixed(1)} % on ${r.audioClassifier.heldOutClips} real held-out clips (trained on ${r.audioClassifier.trainClips})`,
-      ...r.perClass.map((c) => `${c.className}: ${c.generated} generated, ${(100 * c.classifiedAsAsked).toFixed(1)} % classified as ${c.className}\n  ${formatFad(c.fad)}`),
+      ...r.perClass.map(
+        (c) => `${c.className}: ${c.generated} generated, ${(100 * c.classifiedAsAsked).toFixed(1)} % classified as ${c.className}\n  ${formatFad(c.fad)}`,
+      ),
       `class fidelity (mean): ${(100 * r.fidelity).toFixed(1)} % · ${r.secondsPerClip.toFixed(2)} s per generated 7.2-s clip`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     USAGE,
   );
   if (!values.input || !values.out) throw new UsageError(`--input and --out are required\n\n${USAGE}`);
-  if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog') throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
+  if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog')
+    throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
   const num = (k: string, v: string, lo: number) => {
     const x = Number(v);

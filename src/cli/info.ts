@@ -12,7 +12,11 @@ import { projectRoot, projectVersion } from '../util/project';
 const USAGE = `npm run info -- [--backend auto|tensorflow|webgpu|wasm|cpu] [--data embedded|DIR ...] [--json]`;
 
 async function main(): Promise<void> {
-  const { values } = parseCli(process.argv.slice(2), { backend: { type: 'string' }, data: { type: 'string', multiple: true }, json: { type: 'boolean' } }, USAGE);
+  const { values } = parseCli(
+    process.argv.slice(2),
+    { backend: { type: 'string' }, data: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    USAGE,
+  );
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const ffmpeg = await findFfmpeg();
   const datasets: Array<{ spec: string; layout?: string; classes?: Record<string, number>; negatives?: number; error?: string }> = [];
@@ -49,9 +53,19 @@ async function main(): Promise<void> {
   out.push(`tfjs          ${info.tfjs}`);
   out.push(`backend       ${formatBackend(backend)}`);
   out.push(`              package ${backend.package}`);
-  if (backend.adapter) out.push(`              adapter ${backend.adapter.description || backend.adapter.device} · max storage buffer ${(backend.adapter.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`);
+  if (backend.adapter)
+    out.push(
+      `              adapter ${backend.adapter.description || backend.adapter.device} · max storage buffer ${(backend.adapter.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`,
+    );
   for (const s of backend.skipped) out.push(`              skipped ${s.name}: ${s.reason}`);
-  out.push(`trains here   ${caps.filter((c) => c.train).map((c) => c.family).join(', ') || 'nothing'}`);
+  out.push(
+    `trains here   ${
+      caps
+        .filter((c) => c.train)
+        .map((c) => c.family)
+        .join(', ') || 'nothing'
+    }`,
+  );
   const cannot = caps.filter((c) => !c.train);
   if (cannot.length > 0) out.push(`cannot train  ${cannot.map((c) => `${c.family} (missing ${c.missing.join(', ')})`).join('; ')}`);
   for (const k of info.knownIssues) out.push(`known issue   ${k.what} [${k.source}]`);
@@ -60,7 +74,9 @@ async function main(): Promise<void> {
   for (const d of datasets) {
     if (d.error) out.push(`dataset       ${d.spec}: ${d.error}`);
     else {
-      const counts = Object.entries(d.classes ?? {}).map(([c, n]) => `${c} ${n}`).join(', ');
+      const counts = Object.entries(d.classes ?? {})
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
       out.push(`dataset       ${d.spec} (${d.layout}): ${counts}${d.negatives ? `, background ${d.negatives}` : ''} recordings`);
     }
   }

@@ -18,7 +18,14 @@ const USAGE = `npm run study -- [--only NN[,NN]] [--data embedded|DIR] [--images
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { only: { type: 'string' }, data: { type: 'string' }, images: { type: 'string' }, preset: { type: 'string' }, small: { type: 'boolean' }, out: { type: 'string' } },
+    {
+      only: { type: 'string' },
+      data: { type: 'string' },
+      images: { type: 'string' },
+      preset: { type: 'string' },
+      small: { type: 'boolean' },
+      out: { type: 'string' },
+    },
     USAGE,
   );
   if (values.preset && values.preset !== 'quick' && values.preset !== 'thesis') throw new UsageError(`--preset is quick or thesis\n\n${USAGE}`);
@@ -42,13 +49,17 @@ async function main(): Promise<void> {
       process.stderr.write(`=== ${name}: ${r.cells} cells in ${formatDuration(r.seconds)} → ${path.relative(process.cwd(), r.out)}\n`);
     } catch (e) {
       if (e instanceof NotebookError) {
-        process.stderr.write(`error: ${e.message}\n(executed notebook with the outputs so far: ${path.relative(process.cwd(), path.join(out, 'notebooks', name))})\n`);
+        process.stderr.write(
+          `error: ${e.message}\n(executed notebook with the outputs so far: ${path.relative(process.cwd(), path.join(out, 'notebooks', name))})\n`,
+        );
         process.exit(1);
       }
       throw e;
     }
   }
-  process.stdout.write(`study: ${chosen.length} notebook(s) in ${formatDuration((performance.now() - t0) / 1000)}; figures and tables in ${path.relative(process.cwd(), out) || '.'}/ (tables.md)\n`);
+  process.stdout.write(
+    `study: ${chosen.length} notebook(s) in ${formatDuration((performance.now() - t0) / 1000)}; figures and tables in ${path.relative(process.cwd(), out) || '.'}/ (tables.md)\n`,
+  );
 }
 
 runCli(main);

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   if (values.backbone) {
     if (values.format !== 'layers' && values.format !== 'graph') throw new UsageError('--format is layers or graph');
     if (!values['feature-layer']) throw new UsageError('--feature-layer is required with --backbone (the layer/node whose activations are the features)');
-    if (!['unit', 'byte', 'symmetric', 'imagenet'].includes(String(values['input-scale']))) throw new UsageError('--input-scale is unit, byte, symmetric or imagenet');
+    if (!['unit', 'byte', 'symmetric', 'imagenet'].includes(String(values['input-scale'])))
+      throw new UsageError('--input-scale is unit, byte, symmetric or imagenet');
     backbone = {
       name: values.backbone,
       source: values.backbone,
@@ -66,7 +67,9 @@ async function main(): Promise<void> {
     [
       `photos     ${r.images.train} train / ${r.images.val} val (${r.images.split} split)`,
       `backbone   ${r.backbone} (frozen)`,
-      r.zeroShot ? `before     zero-shot ImageNet cat-vs-dog: ${pct(r.zeroShot.accuracy)} on val  (confusion [[cat→cat, cat→dog], [dog→cat, dog→dog]] = ${JSON.stringify(r.zeroShot.confusion)})` : 'before     (no ImageNet output: no zero-shot baseline)',
+      r.zeroShot
+        ? `before     zero-shot ImageNet cat-vs-dog: ${pct(r.zeroShot.accuracy)} on val  (confusion [[cat→cat, cat→dog], [dog→cat, dog→dog]] = ${JSON.stringify(r.zeroShot.confusion)})`
+        : 'before     (no ImageNet output: no zero-shot baseline)',
       `after      head (${r.head.steps} steps): ${pct(r.head.accuracy)} on val, ${pct(r.head.trainAccuracy)} on train  (confusion ${JSON.stringify(r.head.confusion)})`,
       `time       features ${r.seconds.features.toFixed(1)} s, head ${r.seconds.training.toFixed(1)} s`,
       `checkpoint ${r.checkpoint}`,

@@ -45,7 +45,10 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
     const batch = o.batchSize ?? 8;
     const flush = () => {
       if (pending.length === 0) return;
-      const codes = codec.encode(pending.map((p) => p.clip), batch);
+      const codes = codec.encode(
+        pending.map((p) => p.clip),
+        batch,
+      );
       bottom.push(...codes.bottom);
       if (codes.top) top.push(...codes.top);
       infos.push(...pending.map((p) => p.info));
@@ -56,7 +59,10 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
       const ex = await loadExample(item);
       const clips = evaluationClips(ex.audio, { length: config.clipSamples, mode: o.mode ?? 'segments' });
       clips.forEach((clip, segment) =>
-        pending.push({ clip, info: { id: item.id, label: item.label, className: item.className, split: valIds.has(item.id) ? 'val' : 'train', segment, source: ex.source } }),
+        pending.push({
+          clip,
+          info: { id: item.id, label: item.label, className: item.className, split: valIds.has(item.id) ? 'val' : 'train', segment, source: ex.source },
+        }),
       );
       if (pending.length >= batch) flush();
       o.onProgress?.(++done, ds.items.length);

@@ -65,7 +65,8 @@ async function readRows(file: string, n: number, len: number): Promise<Uint16Arr
   } catch (e) {
     throw new InputError(file, 'not-found', 'codes file missing', { cause: e });
   }
-  if (buf.length !== n * len * 2) throw new InputError(file, 'truncated', `holds ${buf.length} bytes, codes.json needs ${n} clips × ${len} codes × 2 bytes = ${n * len * 2}`);
+  if (buf.length !== n * len * 2)
+    throw new InputError(file, 'truncated', `holds ${buf.length} bytes, codes.json needs ${n} clips × ${len} codes × 2 bytes = ${n * len * 2}`);
   const all = new Uint16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   return Array.from({ length: n }, (_, i) => all.subarray(i * len, (i + 1) * len));
 }

@@ -60,7 +60,13 @@ export function mixAtSnr(x: Float32Array, noise: Float32Array, snrDb: number, rn
   return out;
 }
 
-export function augment(x: Float32Array, rng: Rng, cfg: AugmentConfig, negatives: readonly Float32Array[] = [], sampleRate: number = SAMPLE_RATE): Float32Array {
+export function augment(
+  x: Float32Array,
+  rng: Rng,
+  cfg: AugmentConfig,
+  negatives: readonly Float32Array[] = [],
+  sampleRate: number = SAMPLE_RATE,
+): Float32Array {
   let y: Float32Array = x;
   if (cfg.speed && rng.uniform() < (cfg.speedProbability ?? 1)) y = changeSpeed(y, rng.range(cfg.speed[0], cfg.speed[1]), sampleRate);
   if (cfg.shiftSeconds) {

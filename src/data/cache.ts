@@ -58,7 +58,9 @@ export class AudioCache {
       throw new AudioInputError(item.path, 'not-found', 'file not found', { cause: e });
     }
     const h = createHash('sha256');
-    h.update(JSON.stringify([PIPELINE_VERSION, SAMPLE_RATE, path.resolve(item.path), st.size, st.mtimeMs, item.startSeconds ?? 0, item.durationSeconds ?? null]));
+    h.update(
+      JSON.stringify([PIPELINE_VERSION, SAMPLE_RATE, path.resolve(item.path), st.size, st.mtimeMs, item.startSeconds ?? 0, item.durationSeconds ?? null]),
+    );
     return h.digest('hex').slice(0, 32);
   }
 

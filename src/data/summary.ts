@@ -33,7 +33,12 @@ export interface DatasetSummary {
   cache: { dir: string | null; hits: number; misses: number };
 }
 
-async function durations(items: readonly AudioItem[], cache: AudioCache | null, failed: DatasetSummary['failed'], concurrency: number): Promise<Map<string, number>> {
+async function durations(
+  items: readonly AudioItem[],
+  cache: AudioCache | null,
+  failed: DatasetSummary['failed'],
+  concurrency: number,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   let next = 0;
   const worker = async () => {
@@ -51,7 +56,10 @@ async function durations(items: readonly AudioItem[], cache: AudioCache | null, 
   return out;
 }
 
-export async function summarizeDataset(ds: AudioDataset, options: { cache?: AudioCache | null; split?: SplitOptions; concurrency?: number } = {}): Promise<DatasetSummary> {
+export async function summarizeDataset(
+  ds: AudioDataset,
+  options: { cache?: AudioCache | null; split?: SplitOptions; concurrency?: number } = {},
+): Promise<DatasetSummary> {
   const cache = options.cache === undefined ? defaultCache() : options.cache;
   const failed: DatasetSummary['failed'] = [];
   const hits0 = cache?.stats.hits ?? 0;
@@ -103,9 +111,12 @@ export function formatSummary(s: DatasetSummary): string {
     );
   }
   lines.push(`       total      ${String(s.totalClips).padStart(6)} ${s.totalSeconds.toFixed(1).padStart(10)}`);
-  if (s.negatives.clips > 0) lines.push(`       background ${String(s.negatives.clips).padStart(6)} ${s.negatives.seconds.toFixed(1).padStart(10)}   (negatives for augmentation)`);
+  if (s.negatives.clips > 0)
+    lines.push(`       background ${String(s.negatives.clips).padStart(6)} ${s.negatives.seconds.toFixed(1).padStart(10)}   (negatives for augmentation)`);
   lines.push('');
-  lines.push(`split    ${s.split.method}: ${s.split.train} train / ${s.split.val} val (seed ${s.split.seed}${s.split.method === 'seeded-stratified' ? `, val fraction ${s.split.valFraction}` : ''})`);
+  lines.push(
+    `split    ${s.split.method}: ${s.split.train} train / ${s.split.val} val (seed ${s.split.seed}${s.split.method === 'seeded-stratified' ? `, val fraction ${s.split.valFraction}` : ''})`,
+  );
   if (s.cache.dir) lines.push(`cache    ${s.cache.dir}  (${s.cache.hits} hits, ${s.cache.misses} decoded now)`);
   for (const n of s.notes) lines.push(`note     ${n}`);
   for (const f of s.failed) lines.push(`FAILED   ${f.error}`);
@@ -121,7 +132,9 @@ export function summaryMarkdown(s: DatasetSummary): string {
     '|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const c of s.classes) {
-    lines.push(`| ${c.label} | ${c.name} | ${c.clips} | ${c.seconds.toFixed(1)} | ${c.minSeconds.toFixed(2)} | ${c.maxSeconds.toFixed(2)} | ${c.train} | ${c.val} |`);
+    lines.push(
+      `| ${c.label} | ${c.name} | ${c.clips} | ${c.seconds.toFixed(1)} | ${c.minSeconds.toFixed(2)} | ${c.maxSeconds.toFixed(2)} | ${c.train} | ${c.val} |`,
+    );
   }
   lines.push(`| | **total** | ${s.totalClips} | ${s.totalSeconds.toFixed(1)} | | | ${s.split.train} | ${s.split.val} |`);
   if (s.negatives.clips > 0) lines.push(`| | background | ${s.negatives.clips} | ${s.negatives.seconds.toFixed(1)} | | | | |`);

@@ -61,7 +61,12 @@ export async function evaluateCodec(
     mse: clips.reduce((s, c, i) => s + mse(c, recon[i] as Float32Array), 0) / clips.length,
     siSdr: finiteMean(clips.map((c, i) => siSdr(c, recon[i] as Float32Array))),
     fad: fadResult,
-    usage: { top: usage.top?.usage ?? null, bottom: usage.bottom.usage, perplexityTop: usage.top?.perplexity ?? null, perplexityBottom: usage.bottom.perplexity },
+    usage: {
+      top: usage.top?.usage ?? null,
+      bottom: usage.bottom.usage,
+      perplexityTop: usage.top?.perplexity ?? null,
+      perplexityBottom: usage.bottom.perplexity,
+    },
     probe,
   };
 }

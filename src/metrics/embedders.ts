@@ -107,7 +107,11 @@ export async function loadOnnxEmbedder(file: string, options: OnnxEmbedderOption
     const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
     ort = mod.InferenceSession ? mod : (mod.default as OrtModule);
   } catch (e) {
-    throw new InputError(file, 'bad-argument', `the ONNX embedder needs the optional package onnxruntime-node (npm install onnxruntime-node): ${(e as Error).message}`);
+    throw new InputError(
+      file,
+      'bad-argument',
+      `the ONNX embedder needs the optional package onnxruntime-node (npm install onnxruntime-node): ${(e as Error).message}`,
+    );
   }
   let session: OrtSession;
   try {

@@ -100,7 +100,10 @@ export function latentProbe(features: number[][], labels: number[], options: { f
     const trainIdx = x.map((_, i) => i).filter((i) => foldOf[i] !== f);
     const testIdx = x.map((_, i) => i).filter((i) => foldOf[i] === f);
     if (testIdx.length === 0 || new Set(trainIdx.map((i) => labels[i])).size < 2) continue;
-    const predict = fitLogistic(trainIdx.map((i) => x[i] as number[]), trainIdx.map((i) => labels[i] as number));
+    const predict = fitLogistic(
+      trainIdx.map((i) => x[i] as number[]),
+      trainIdx.map((i) => labels[i] as number),
+    );
     correct += testIdx.filter((i) => predict(x[i] as number[]) === labels[i]).length;
   }
   const ones = labels.filter((l) => l === 1).length;

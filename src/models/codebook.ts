@@ -169,7 +169,9 @@ export class Codebook {
           const idx = tf.tensor2d(dead, [dead.length, 1], 'int32');
           this.embeddings.assign(tf.tensorScatterUpdate(this.embeddings, idx, fresh));
           // a restarted code gets ~10 steps (0.99¹⁰ ≈ 0.9) to be chosen before it is re-seeded again
-          (this.usage as tf.Variable).assign(tf.tensorScatterUpdate(this.usage as tf.Variable, idx, tf.fill([dead.length], (this.cfg.restart?.threshold ?? 0) / 0.9)));
+          (this.usage as tf.Variable).assign(
+            tf.tensorScatterUpdate(this.usage as tf.Variable, idx, tf.fill([dead.length], (this.cfg.restart?.threshold ?? 0) / 0.9)),
+          );
           if (this.emaSum && this.emaCount) {
             this.emaSum.assign(tf.tensorScatterUpdate(this.emaSum, idx, fresh));
             this.emaCount.assign(tf.tensorScatterUpdate(this.emaCount, idx, tf.ones([dead.length])));

@@ -30,7 +30,8 @@ export function describeModel(model: string, preset: PresetName): ModelDescripti
         codec.model.forward(codec.toInput([silent]));
       });
       const rows = codec.params.trace;
-      for (const cb of codec.model.codebooks()) rows.push({ name: cb.name, kind: `codebook ${cb.cfg.size}×${cb.cfg.dim}`, outShape: [cb.cfg.size, cb.cfg.dim], params: cb.cfg.size * cb.cfg.dim });
+      for (const cb of codec.model.codebooks())
+        rows.push({ name: cb.name, kind: `codebook ${cb.cfg.size}×${cb.cfg.dim}`, outShape: [cb.cfg.size, cb.cfg.dim], params: cb.cfg.size * cb.cfg.dim });
       const lengths = codec.codeLengths;
       return {
         model,
@@ -62,8 +63,18 @@ export function describeModel(model: string, preset: PresetName): ModelDescripti
       const d = cfg.dModel;
       const rows: TraceEntry[] = [...groups].map(([name, params]) => ({
         name,
-        kind: name === 'embedding' ? `embedding ${prior.vocab.size}×${d} (shared)` : name === 'output' ? `linear ${d}→${prior.vocab.size}` : /norm$/.test(name) ? 'layer norm' : name.startsWith('decoder') ? 'decoder layer (self, cross, FF)' : 'encoder layer (self, FF)',
-        outShape: name === 'output' ? [1, cfg.targetLength, prior.vocab.size] : name.startsWith('encoder') ? [1, cfg.sourceLength, d] : [1, cfg.targetLength, d],
+        kind:
+          name === 'embedding'
+            ? `embedding ${prior.vocab.size}×${d} (shared)`
+            : name === 'output'
+              ? `linear ${d}→${prior.vocab.size}`
+              : /norm$/.test(name)
+                ? 'layer norm'
+                : name.startsWith('decoder')
+                  ? 'decoder layer (self, cross, FF)'
+                  : 'encoder layer (self, FF)',
+        outShape:
+          name === 'output' ? [1, cfg.targetLength, prior.vocab.size] : name.startsWith('encoder') ? [1, cfg.sourceLength, d] : [1, cfg.targetLength, d],
         params,
       }));
       return {

@@ -7,11 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv1d, convTranspose1d, conv1dOutputLength } from '../ops/conv1d';
 import { Rng } from '../util/rng';
 
-export type Init =
-  | { kind: 'uniform'; bound: number }
-  | { kind: 'normal'; std: number }
-  | { kind: 'zeros' }
-  | { kind: 'ones' };
+export type Init = { kind: 'uniform'; bound: number } | { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
 
 export interface ParamInfo {
   name: string;
@@ -131,7 +127,12 @@ export function convLayer(p: Params, name: string, cin: number, cout: number, sp
   const opts = { stride: spec.stride ?? 1, dilation: spec.dilation ?? 1, padding: spec.padding ?? 0 };
   return (x) => {
     const y = conv1d(x, w as tf.Tensor3D, b as tf.Tensor1D, opts);
-    p.record({ name, kind: `conv1d k${spec.kernel}${opts.stride > 1 ? ` s${opts.stride}` : ''}${opts.dilation > 1 ? ` d${opts.dilation}` : ''}`, outShape: y.shape, params: w.size + b.size });
+    p.record({
+      name,
+      kind: `conv1d k${spec.kernel}${opts.stride > 1 ? ` s${opts.stride}` : ''}${opts.dilation > 1 ? ` d${opts.dilation}` : ''}`,
+      outShape: y.shape,
+      params: w.size + b.size,
+    });
     return y;
   };
 }

@@ -127,7 +127,9 @@ export class Prior {
     this.normParams('decoder.norm');
     p.create('output.weight', [d, V], { kind: 'uniform', bound: 0.1 });
     p.create('output.bias', [V], { kind: 'zeros' });
-    this.pe = tf.keep(tf.tensor2d(positionalEncoding(Math.max(cfg.sourceLength, cfg.targetLength) + 1, d), [Math.max(cfg.sourceLength, cfg.targetLength) + 1, d]));
+    this.pe = tf.keep(
+      tf.tensor2d(positionalEncoding(Math.max(cfg.sourceLength, cfg.targetLength) + 1, d), [Math.max(cfg.sourceLength, cfg.targetLength) + 1, d]),
+    );
   }
 
   // --- parameters, initialised as nn.Transformer does (Xavier-uniform matrices, zero attention biases) ---
@@ -238,7 +240,10 @@ export class Prior {
     let x = this.embed(src, seeds);
     for (let i = 0; i < this.config.encoderLayers; i++) {
       const n = `encoder.layers.${i}`;
-      x = this.layerNorm(tf.add(x, this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: false, window: this.config.windows.encoder }), seeds)) as tf.Tensor3D, `${n}.norm1`);
+      x = this.layerNorm(
+        tf.add(x, this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: false, window: this.config.windows.encoder }), seeds)) as tf.Tensor3D,
+        `${n}.norm1`,
+      );
       x = this.layerNorm(tf.add(x, this.dropout(this.feedForward(n, x, seeds), seeds)) as tf.Tensor3D, `${n}.norm2`);
     }
     return this.layerNorm(x, 'encoder.norm');
@@ -274,7 +279,11 @@ export class Prior {
 
   /** Source tokens for the Top prior: one class token per example (null = the "no class" token). */
   classSource(labels: ReadonlyArray<number | null>): tf.Tensor2D {
-    return tf.tensor2d(labels.map((c) => [c === null ? this.vocab.none : this.vocab.classToken(c)]), [labels.length, 1], 'int32');
+    return tf.tensor2d(
+      labels.map((c) => [c === null ? this.vocab.none : this.vocab.classToken(c)]),
+      [labels.length, 1],
+      'int32',
+    );
   }
 
   dispose(): void {

@@ -22,7 +22,17 @@ function transposeBlock(src: Float32Array, offset: number, tk: number, d: number
   for (let j = 0; j < tk; j++) for (let c = 0; c < d; c++) dst[c * tk + j] = src[offset + j * d + c] as number;
 }
 
-export function attentionForwardCpu(q: Float32Array, k: Float32Array, v: Float32Array, bh: number, tq: number, tk: number, d: number, dv: number, range: KeyRange): CpuAttentionForward {
+export function attentionForwardCpu(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  bh: number,
+  tq: number,
+  tk: number,
+  d: number,
+  dv: number,
+  range: KeyRange,
+): CpuAttentionForward {
   const scale = 1 / Math.sqrt(d);
   const out = new Float32Array(bh * tq * dv);
   const lse = new Float32Array(bh * tq);

@@ -153,7 +153,12 @@ function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Att
   /** a[h] · b[h] for [bh, r, c] × [bh, c, s] → [bh, r, s]: batched, or per head as 2-D products. */
   const perHead = (a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D => {
     if (!perHeadProducts) return tf.matMul(a, b);
-    if (bh === 1) return tf.reshape(tf.matMul(tf.reshape(a, a.shape.slice(1) as [number, number]), tf.reshape(b, b.shape.slice(1) as [number, number])), [1, a.shape[1], b.shape[2]]);
+    if (bh === 1)
+      return tf.reshape(tf.matMul(tf.reshape(a, a.shape.slice(1) as [number, number]), tf.reshape(b, b.shape.slice(1) as [number, number])), [
+        1,
+        a.shape[1],
+        b.shape[2],
+      ]);
     // One contiguous slice per head (cheap with the Slice kernel of backend/wasm-kernels.ts), then stacked.
     const [, r, c] = a.shape;
     const s = b.shape[2];
@@ -162,7 +167,8 @@ function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Att
     for (let h = 0; h < bh; h++) outs.push(tf.matMul(head(a, h, r, c), head(b, h, c, s)));
     return tf.stack(outs) as tf.Tensor3D;
   };
-  const sliceRows = (x: tf.Tensor3D, start: number, n: number): tf.Tensor3D => (start === 0 && n === x.shape[1] ? x : tf.slice(x, [0, start, 0], [x.shape[0], n, x.shape[2]]));
+  const sliceRows = (x: tf.Tensor3D, start: number, n: number): tf.Tensor3D =>
+    start === 0 && n === x.shape[1] ? x : tf.slice(x, [0, start, 0], [x.shape[0], n, x.shape[2]]);
   /** Probabilities [bh, n, m] of one block from queries qc and transposed keys kT [bh, d, m]. */
   const probs = (qc: tf.Tensor3D, kT: tf.Tensor3D, blk: Block): tf.Tensor3D => {
     let s = perHead(tf.mul(qc, scale) as tf.Tensor3D, kT);
@@ -211,7 +217,14 @@ function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Att
               // round (Qᵀ·dS, a [d, n] × [n, m] product) runs at ~3 GFLOPS in XNNPACK, this at ~10.
               const dK = perHead(tf.transpose(dS, [0, 2, 1]) as tf.Tensor3D, qc); // [bh, m, d]
               const dVc = perHead(tf.transpose(p, [0, 2, 1]) as tf.Tensor3D, doc); // [bh, m, dv]
-              const pad = (x: tf.Tensor3D) => (whole ? x : tf.pad(x, [[0, 0], [blk.lo, tk - blk.lo - blk.m], [0, 0]]));
+              const pad = (x: tf.Tensor3D) =>
+                whole
+                  ? x
+                  : tf.pad(x, [
+                      [0, 0],
+                      [blk.lo, tk - blk.lo - blk.m],
+                      [0, 0],
+                    ]);
               return [dQ, pad(dK), pad(dVc)];
             });
             dqs.push(dqc);

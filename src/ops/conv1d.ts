@@ -48,7 +48,12 @@ export function conv1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Te
     const total = Math.ceil(needed / s) * s;
     const right = total - length - p;
     let xp: tf.Tensor3D = x;
-    if (p > 0 || right > 0) xp = tf.pad(x, [[0, 0], [p, Math.max(0, right)], [0, 0]]);
+    if (p > 0 || right > 0)
+      xp = tf.pad(x, [
+        [0, 0],
+        [p, Math.max(0, right)],
+        [0, 0],
+      ]);
     if (right < 0) xp = tf.slice(xp, [0, 0, 0], [batch, total, cin]);
     const folded: tf.Tensor3D = s === 1 ? xp : tf.reshape(xp, [batch, total / s, s * cin]);
     const taps: tf.Tensor3D[] = [];
@@ -58,7 +63,7 @@ export function conv1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Te
     }
     const cols = taps.length === 1 ? (taps[0] as tf.Tensor3D) : tf.concat(taps, 2);
     const y = matMul(tf.reshape(cols, [batch * tout, kernel * cin]), tf.reshape(weight, [kernel * cin, cout]));
-    const out: tf.Tensor2D = bias ? tf.add(y, bias) as tf.Tensor2D : y;
+    const out: tf.Tensor2D = bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
     return tf.reshape(out, [batch, tout, cout]) as tf.Tensor3D;
   });
 }
@@ -94,11 +99,21 @@ export function convTranspose1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bi
       }
       phases.push(taps);
     }
-    const xp = lo < 0 || hi > 0 ? tf.pad(x, [[0, 0], [-lo, hi], [0, 0]]) : x;
+    const xp =
+      lo < 0 || hi > 0
+        ? tf.pad(x, [
+            [0, 0],
+            [-lo, hi],
+            [0, 0],
+          ])
+        : x;
     const outs = phases.map((taps) => {
       const cols = taps.map(({ offset }) => tf.slice(xp, [0, offset - lo, 0], [batch, length, cin]));
       const w = taps.map(({ j }) => tf.reshape(tf.slice(weight, [j, 0, 0], [1, cin, cout]), [cin, cout]));
-      const y = matMul(tf.reshape(cols.length === 1 ? (cols[0] as tf.Tensor3D) : tf.concat(cols, 2), [batch * length, taps.length * cin]), w.length === 1 ? (w[0] as tf.Tensor2D) : (tf.concat(w, 0) as tf.Tensor2D));
+      const y = matMul(
+        tf.reshape(cols.length === 1 ? (cols[0] as tf.Tensor3D) : tf.concat(cols, 2), [batch * length, taps.length * cin]),
+        w.length === 1 ? (w[0] as tf.Tensor2D) : (tf.concat(w, 0) as tf.Tensor2D),
+      );
       return tf.reshape(y, [batch, length, 1, cout]);
     });
     const interleaved: tf.Tensor3D = tf.reshape(outs.length === 1 ? (outs[0] as tf.Tensor4D) : tf.concat(outs, 2), [batch, length * s, cout]) as tf.Tensor3D;
@@ -122,7 +137,12 @@ export function convTranspose1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bi
 /** Pad (positive) or crop (negative) the time axis of [batch, time, ch]. */
 function padTime(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
   let y = x;
-  if (left > 0 || right > 0) y = tf.pad(y, [[0, 0], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+  if (left > 0 || right > 0)
+    y = tf.pad(y, [
+      [0, 0],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ]);
   if (left < 0 || right < 0) {
     const start = Math.max(0, -left);
     y = tf.slice(y, [0, start, 0], [y.shape[0], y.shape[1] - start - Math.max(0, -right), y.shape[2]]);
@@ -146,11 +166,22 @@ function transposedConv(x: tf.Tensor3D, w: tf.Tensor3D, stride: number): tf.Tens
   const full = (length - 1) * stride + kernel;
   if (tf.getBackend() !== 'wasm') {
     const filter = tf.reshape(tf.transpose(w, [0, 2, 1]), [1, kernel, cout, cin]) as tf.Tensor4D; // [h, w, out(y), in(x)]
-    return tf.reshape(tf.conv2dTranspose(tf.reshape(x, [batch, 1, length, cin]) as tf.Tensor4D, filter, [batch, 1, full, cout], [1, stride], 'valid'), [batch, full, cout]) as tf.Tensor3D;
+    return tf.reshape(tf.conv2dTranspose(tf.reshape(x, [batch, 1, length, cin]) as tf.Tensor4D, filter, [batch, 1, full, cout], [1, stride], 'valid'), [
+      batch,
+      full,
+      cout,
+    ]) as tf.Tensor3D;
   }
   return tf.tidy(() => {
     const groups = Math.ceil(kernel / stride);
-    const wp = groups * stride === kernel ? w : (tf.pad(w, [[0, groups * stride - kernel], [0, 0], [0, 0]]) as tf.Tensor3D);
+    const wp =
+      groups * stride === kernel
+        ? w
+        : (tf.pad(w, [
+            [0, groups * stride - kernel],
+            [0, 0],
+            [0, 0],
+          ]) as tf.Tensor3D);
     const x2 = tf.reshape(x, [batch * length, cin]) as tf.Tensor2D;
     let y: tf.Tensor3D | null = null;
     for (let q = 0; q < groups; q++) {

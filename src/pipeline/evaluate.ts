@@ -90,7 +90,10 @@ export interface GenerationReport {
   secondsPerClip: number;
 }
 
-export async function evaluateGeneration(models: SoundModels, o: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number }): Promise<GenerationReport> {
+export async function evaluateGeneration(
+  models: SoundModels,
+  o: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number },
+): Promise<GenerationReport> {
   const n = o.perClass ?? 8;
   const clf = await trainAudioClassifier(o.data, o.seed ?? 0);
   const ds = await openDataset(o.data);

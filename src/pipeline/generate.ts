@@ -73,17 +73,25 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const outExt = path.extname(o.out).toLowerCase();
   const image = isImageFile(o.input);
   const video = !image && isVideoFile(o.input);
-  if (!image && !video) throw new InputError(o.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
+  if (!image && !video)
+    throw new InputError(o.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
   if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(o.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
   if (outExt === '.mp4' && !video) throw new InputError(o.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
-  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className)) throw new InputError(o.input, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
+  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className))
+    throw new InputError(o.input, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
   const info = video ? await probeMedia(o.input) : null;
   if (video && !info?.video) throw new InputError(o.input, 'no-audio-stream', 'has no video stream');
   if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(o.input, 'empty', 'the video has zero length');
 
   // models
   const tl = performance.now();
-  const sound = o.loaded?.sound ?? (await loadSoundModels({ codec: o.models?.codec ?? shippedPath('codec'), top: o.models?.top ?? shippedPath('top'), bottom: o.models?.bottom ?? shippedPath('bottom') }));
+  const sound =
+    o.loaded?.sound ??
+    (await loadSoundModels({
+      codec: o.models?.codec ?? shippedPath('codec'),
+      top: o.models?.top ?? shippedPath('top'),
+      bottom: o.models?.bottom ?? shippedPath('bottom'),
+    }));
   let classifier = o.loaded?.classifier ?? null;
   try {
     if (!classifier && o.className === undefined) {
@@ -135,7 +143,32 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
         // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
         const wav = path.join(dir, 'track.wav');
         await writeWav(wav, resample(audio, sr, 16000), 16000, 'pcm16');
-        await runFfmpeg(['-loglevel', 'error', '-y', '-i', o.input, '-i', wav, '-map', '0:v:0', '-map', '1:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '96k', '-shortest', '-movflags', '+faststart', tmp], o.input);
+        await runFfmpeg(
+          [
+            '-loglevel',
+            'error',
+            '-y',
+            '-i',
+            o.input,
+            '-i',
+            wav,
+            '-map',
+            '0:v:0',
+            '-map',
+            '1:a:0',
+            '-c:v',
+            'copy',
+            '-c:a',
+            'aac',
+            '-b:a',
+            '96k',
+            '-shortest',
+            '-movflags',
+            '+faststart',
+            tmp,
+          ],
+          o.input,
+        );
         await fsp.rename(tmp, o.out);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
@@ -153,7 +186,15 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       clips: n,
       seconds: audio.length / sr,
       sampleRate: sr,
-      timings: { load, classify, top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds, write, total: (performance.now() - t0) / 1000 },
+      timings: {
+        load,
+        classify,
+        top: r.timings.topSeconds,
+        bottom: r.timings.bottomSeconds,
+        decode: r.timings.decodeSeconds,
+        write,
+        total: (performance.now() - t0) / 1000,
+      },
     };
   } finally {
     if (!o.loaded?.sound) disposeSoundModels(sound);

@@ -40,7 +40,8 @@ export async function loadSoundModels(paths: { codec: string; top: string; botto
   if (bottom.config.codes !== K) problems.push(`the Bottom prior models ${bottom.config.codes} codes, the codec has ${K}`);
   if (top.config.targetLength !== lengths.top) problems.push(`the Top prior makes ${top.config.targetLength} codes, the codec needs ${lengths.top}`);
   if (bottom.config.sourceLength !== lengths.top) problems.push(`the Bottom prior reads ${bottom.config.sourceLength} top codes, the codec has ${lengths.top}`);
-  if (bottom.config.targetLength !== lengths.bottom) problems.push(`the Bottom prior makes ${bottom.config.targetLength} codes, the codec needs ${lengths.bottom}`);
+  if (bottom.config.targetLength !== lengths.bottom)
+    problems.push(`the Bottom prior makes ${bottom.config.targetLength} codes, the codec needs ${lengths.bottom}`);
   if (problems.length > 0) {
     codec.codec.dispose();
     top.prior.dispose();

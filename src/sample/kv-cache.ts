@@ -34,7 +34,17 @@ export class PriorWeights {
 }
 
 /** y = x·W + b, W [din, dout] row-major, written into `out`. */
-function linear(x: Float32Array, w: Float32Array, b: Float32Array, din: number, dout: number, out: Float32Array, wOffset = 0, bOffset = 0, wStride = dout): void {
+function linear(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  din: number,
+  dout: number,
+  out: Float32Array,
+  wOffset = 0,
+  bOffset = 0,
+  wStride = dout,
+): void {
   for (let j = 0; j < dout; j++) out[j] = b[bOffset + j] as number;
   for (let i = 0; i < din; i++) {
     const xi = x[i] as number;
@@ -55,7 +65,17 @@ function layerNorm(x: Float32Array, g: Float32Array, b: Float32Array, d: number)
 }
 
 /** Attention of one query over cached keys/values lo…hi ([n, d] row-major), per head, into out [d]. */
-function attendCached(q: Float32Array, keys: Float32Array, values: Float32Array, lo: number, hi: number, d: number, heads: number, out: Float32Array, scores: Float32Array): void {
+function attendCached(
+  q: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  lo: number,
+  hi: number,
+  d: number,
+  heads: number,
+  out: Float32Array,
+  scores: Float32Array,
+): void {
   const dh = d / heads;
   const scale = 1 / Math.sqrt(dh);
   out.fill(0);

@@ -100,13 +100,17 @@ export function sampleFullRecompute(
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { codes: prefix.map((p) => Int32Array.from(p.slice(1))), stats: { tokens: b * length, seconds, tokensPerSecond: (b * length) / Math.max(seconds, 1e-9) } };
+  return {
+    codes: prefix.map((p) => Int32Array.from(p.slice(1))),
+    stats: { tokens: b * length, seconds, tokensPerSecond: (b * length) / Math.max(seconds, 1e-9) },
+  };
 }
 
 /** Top codes for class labels (0 = cat, 1 = dog), with classifier-free guidance when guidance ≠ 1. */
 export function sampleTop(prior: Prior, labels: number[], options: SamplingOptions & { length?: number; weights?: PriorWeights } = {}) {
   if (prior.config.level !== 'top') throw new Error('sampleTop needs a Top prior');
-  for (const c of labels) if (!(Number.isInteger(c) && c >= 0 && c < prior.config.classes)) throw new Error(`class ${c} is not one of 0…${prior.config.classes - 1}`);
+  for (const c of labels)
+    if (!(Number.isInteger(c) && c >= 0 && c < prior.config.classes)) throw new Error(`class ${c} is not one of 0…${prior.config.classes - 1}`);
   const src = prior.classSource(labels);
   const uncond = prior.classSource(labels.map(() => null));
   try {

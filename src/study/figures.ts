@@ -42,7 +42,12 @@ export function chromePath(): string | null {
 }
 
 interface Browser {
-  newPage(): Promise<{ setContent(html: string): Promise<void>; addScriptTag(o: { path: string }): Promise<unknown>; evaluate<T>(fn: string): Promise<T>; close(): Promise<void> }>;
+  newPage(): Promise<{
+    setContent(html: string): Promise<void>;
+    addScriptTag(o: { path: string }): Promise<unknown>;
+    evaluate<T>(fn: string): Promise<T>;
+    close(): Promise<void>;
+  }>;
   close(): Promise<void>;
 }
 let browser: Promise<Browser | null> | null = null;
@@ -55,7 +60,12 @@ async function getBrowser(): Promise<Browser | null> {
       const mod = (await import('puppeteer-core')) as unknown as { launch(o: object): Promise<Browser>; default?: { launch(o: object): Promise<Browser> } };
       const launch = mod.launch ?? mod.default?.launch;
       if (!launch) return null;
-      const b = await launch({ executablePath: exe, pipe: true, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+      const b = await launch({
+        executablePath: exe,
+        pipe: true,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      });
       process.once('exit', () => void b.close());
       return b;
     } catch {
@@ -73,14 +83,21 @@ export async function closeFigures(): Promise<void> {
 }
 
 /** Save a figure to figures/<name>.html (+ .png when Chromium is available); returns the HTML to show inline. */
-export async function saveFigure(name: string, fig: Figure, options: { dir?: string; height?: number; width?: number } = {}): Promise<{ html: string; files: string[] }> {
+export async function saveFigure(
+  name: string,
+  fig: Figure,
+  options: { dir?: string; height?: number; width?: number } = {},
+): Promise<{ html: string; files: string[] }> {
   const dir = options.dir ?? path.join(projectRoot(), 'figures');
   await fsp.mkdir(dir, { recursive: true });
   const lib = path.join(dir, 'plotly.min.js');
   if (!existsSync(lib)) await fsp.copyFile(plotlyFile(), lib);
   const html = figureHtml(fig, options.height);
   const files = [path.join(dir, `${name}.html`)];
-  await writeFileAtomic(files[0] as string, `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title><script src="plotly.min.js"></script></head><body>${html}</body></html>\n`);
+  await writeFileAtomic(
+    files[0] as string,
+    `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title><script src="plotly.min.js"></script></head><body>${html}</body></html>\n`,
+  );
   const b = await getBrowser();
   if (b) {
     const page = await b.newPage();

@@ -80,7 +80,14 @@ export class TslabKernel {
   }
 
   private async sendOn(sock: ZmqSocket, msgType: string, content: Record<string, unknown>): Promise<string> {
-    const header = { msg_id: randomUUID(), msg_type: msgType, session: this.session, username: 'soundtrack-lab', date: new Date().toISOString(), version: '5.3' };
+    const header = {
+      msg_id: randomUUID(),
+      msg_type: msgType,
+      session: this.session,
+      username: 'soundtrack-lab',
+      date: new Date().toISOString(),
+      version: '5.3',
+    };
     const parts = [JSON.stringify(header), '{}', '{}', JSON.stringify(content)];
     await sock.send(['<IDS|MSG>', this.sign(parts), ...parts]);
     return header.msg_id;
@@ -98,12 +105,21 @@ export class TslabKernel {
   async start(options: { timeoutMs?: number } = {}): Promise<void> {
     const zmq = (await import('zeromq')) as unknown as ZmqModule & { default?: ZmqModule };
     const Z = zmq.Dealer ? zmq : (zmq.default as ZmqModule);
-    const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(), control_port: await freePort(), hb_port: await freePort() };
+    const ports = {
+      shell_port: await freePort(),
+      iopub_port: await freePort(),
+      stdin_port: await freePort(),
+      control_port: await freePort(),
+      hb_port: await freePort(),
+    };
     const conn = { ...ports, ip: '127.0.0.1', transport: 'tcp', signature_scheme: 'hmac-sha256', key: this.key, kernel_name: 'tslab' };
     this.connFile = path.join(os.tmpdir(), `soundtrack-kernel-${process.pid}-${randomBytes(3).toString('hex')}.json`);
     await fsp.writeFile(this.connFile, JSON.stringify(conn));
     const root = projectRoot();
-    this.proc = spawn(process.execPath, [path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', this.connFile], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(process.execPath, [path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', this.connFile], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
     });
@@ -195,7 +211,12 @@ export class TslabKernel {
           outputs.push(o);
           break;
         case 'execute_result':
-          o = { output_type: 'execute_result', data: c['data'] as Record<string, unknown>, metadata: (c['metadata'] as Record<string, unknown>) ?? {}, execution_count: Number(c['execution_count']) };
+          o = {
+            output_type: 'execute_result',
+            data: c['data'] as Record<string, unknown>,
+            metadata: (c['metadata'] as Record<string, unknown>) ?? {},
+            execution_count: Number(c['execution_count']),
+          };
           outputs.push(o);
           break;
         case 'error':
@@ -211,7 +232,14 @@ export class TslabKernel {
     };
     this.iopubListeners.add(listener);
     try {
-      msgId = await this.sendOn(this.shell, 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+      msgId = await this.sendOn(this.shell, 'execute_request', {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      });
       const reply = this.waitShell(msgId);
       const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`cell did not finish within ${timeoutMs / 1000} s`)), timeoutMs).unref());
       const r = await Promise.race([Promise.all([reply, done]), timer]);
@@ -219,8 +247,17 @@ export class TslabKernel {
       const ok = content['status'] === 'ok';
       if (!ok && !error) {
         // tslab reports a failed cell with an empty error and writes the exception to stderr: use that text
-        const stderr = outputs.filter((x): x is Extract<Output, { output_type: 'stream' }> => x.output_type === 'stream' && x.name === 'stderr').map((x) => x.text).join('');
-        const first = stderr.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim())) ?? stderr.split('\n').filter((l) => l.trim()).pop() ?? 'cell failed';
+        const stderr = outputs
+          .filter((x): x is Extract<Output, { output_type: 'stream' }> => x.output_type === 'stream' && x.name === 'stderr')
+          .map((x) => x.text)
+          .join('');
+        const first =
+          stderr.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim())) ??
+          stderr
+            .split('\n')
+            .filter((l) => l.trim())
+            .pop() ??
+          'cell failed';
         error = { ename: String(content['ename'] || 'Error'), evalue: String(content['evalue'] || first.trim()), traceback: stderr ? stderr.split('\n') : [] };
       }
       return { ok, outputs, executionCount: Number(content['execution_count']) || null, error };

@@ -20,7 +20,13 @@ export interface Notebook {
 
 export const TSLAB_METADATA = {
   kernelspec: { display_name: 'TypeScript (soundtrack-lab)', language: 'typescript', name: 'tslab' },
-  language_info: { codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true }, file_extension: '.ts', mimetype: 'text/typescript', name: 'typescript', version: '5.0' },
+  language_info: {
+    codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+    file_extension: '.ts',
+    mimetype: 'text/typescript',
+    name: 'typescript',
+    version: '5.0',
+  },
 };
 
 export function cellSource(c: Cell): string {

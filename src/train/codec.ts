@@ -59,7 +59,11 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
   }
   const config = resume ? resume.meta.model : codecPreset(o.kind, o.preset, o.seed ?? 0);
   const trainOpts = resume
-    ? (resume.meta.train as Required<Pick<TrainCodecOptions, 'batchSize' | 'learningRate' | 'seed' | 'augment' | 'valFraction'>> & { steps: number; warmupSteps: number; clipNorm: number })
+    ? (resume.meta.train as Required<Pick<TrainCodecOptions, 'batchSize' | 'learningRate' | 'seed' | 'augment' | 'valFraction'>> & {
+        steps: number;
+        warmupSteps: number;
+        clipNorm: number;
+      })
     : {
         steps: o.steps ?? config.train.steps,
         batchSize: o.batchSize ?? config.train.batchSize,
@@ -92,7 +96,11 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
     valItems = split.val;
   }
   if (trainItems.length < trainOpts.batchSize) {
-    throw new DatasetError(ds.root, 'bad-dataset', `has ${trainItems.length} training recording(s), fewer than the batch size ${trainOpts.batchSize}; lower --batch or add data`);
+    throw new DatasetError(
+      ds.root,
+      'bad-dataset',
+      `has ${trainItems.length} training recording(s), fewer than the batch size ${trainOpts.batchSize}; lower --batch or add data`,
+    );
   }
   const trainAudio = (await loadExamples(trainItems)).map((e) => e.audio);
   const valAudio = (await loadExamples(valItems)).map((e) => e.audio);
@@ -152,7 +160,11 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       split: (x, parts) => {
         const sizes = shareSizes(x.shape[0], parts);
         const pieces = tf.split(x, sizes, 0) as tf.Tensor3D[];
-        return { local: pieces[0] as tf.Tensor3D, localSize: sizes[0] as number, remote: pieces.slice(1).map((t, i) => ({ tensors: [t], size: sizes[i + 1] as number, seed: null })) };
+        return {
+          local: pieces[0] as tf.Tensor3D,
+          localSize: sizes[0] as number,
+          remote: pieces.slice(1).map((t, i) => ({ tensors: [t], size: sizes[i + 1] as number, seed: null })),
+        };
       },
     },
   };

@@ -11,7 +11,9 @@ import { errorMessage } from '../util/errors';
 import { createReplica, type Replica, type ReplicaSpec } from './replica';
 import { fromWire, toWire, type WireTensor } from './wire';
 
-type Message = { type: 'init'; spec: ReplicaSpec; backend: BackendName; names: string[]; stateNames: string[] } | { type: 'step'; id: number; weights: Float32Array[]; batch: WireTensor[]; seed: number | null };
+type Message =
+  | { type: 'init'; spec: ReplicaSpec; backend: BackendName; names: string[]; stateNames: string[] }
+  | { type: 'step'; id: number; weights: Float32Array[]; batch: WireTensor[]; seed: number | null };
 
 let replica: Replica | null = null;
 let vars: tf.Variable[] = [];
@@ -57,7 +59,10 @@ async function handle(m: Message): Promise<void> {
   const scalarValues = Object.fromEntries(Object.entries(scalars).map(([k, t]) => [k, (t.dataSync() as Float32Array)[0] as number]));
   const kept = await Promise.all(keep.map(toWire));
   tf.dispose([value, Object.values(grads), Object.values(scalars), keep, batch]);
-  parentPort?.postMessage({ type: 'result', id: m.id, loss, scalars: scalarValues, grads: gradArrays, keep: kept, tensors: tf.memory().numTensors }, [...gradArrays.map((g) => g.buffer as ArrayBuffer), ...kept.map((k) => k.data.buffer as ArrayBuffer)]);
+  parentPort?.postMessage({ type: 'result', id: m.id, loss, scalars: scalarValues, grads: gradArrays, keep: kept, tensors: tf.memory().numTensors }, [
+    ...gradArrays.map((g) => g.buffer as ArrayBuffer),
+    ...kept.map((k) => k.data.buffer as ArrayBuffer),
+  ]);
 }
 
 parentPort?.on('message', (m: Message) => {

@@ -79,7 +79,10 @@ export interface RunOptions {
  * The loop options that follow from a caller's run options: by default ~5 checkpoints per run (at most
  * 500 steps apart) and ~10 validations; stopAfter, quiet and workers passed through when given.
  */
-export function runLoopOptions(o: RunOptions, steps: number): Pick<LoopOptions<unknown>, 'checkpointEvery' | 'validateEvery' | 'stopAfter' | 'quiet' | 'workers'> {
+export function runLoopOptions(
+  o: RunOptions,
+  steps: number,
+): Pick<LoopOptions<unknown>, 'checkpointEvery' | 'validateEvery' | 'stopAfter' | 'quiet' | 'workers'> {
   return {
     checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
     validateEvery: o.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
@@ -102,7 +105,9 @@ export class TrainingDivergedError extends Error {
   readonly step: number;
   readonly checkpoint: string | null;
   constructor(step: number, value: number, checkpoint: string | null) {
-    super(`loss became ${value} at step ${step}; training stopped before updating the weights. ${checkpoint ? `Last good checkpoint: ${checkpoint}` : 'No checkpoint was written yet.'} Try a lower learning rate or stronger gradient clipping.`);
+    super(
+      `loss became ${value} at step ${step}; training stopped before updating the weights. ${checkpoint ? `Last good checkpoint: ${checkpoint}` : 'No checkpoint was written yet.'} Try a lower learning rate or stronger gradient clipping.`,
+    );
     this.name = 'TrainingDivergedError';
     this.step = step;
     this.checkpoint = checkpoint;
@@ -149,7 +154,10 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
   } else {
     await fsp.writeFile(metricsFile, '');
   }
-  const progress = new Progress({ total: o.steps, label: o.label, stream: o.quiet ? (new NullStream() as unknown as NodeJS.WriteStream) : process.stderr }, step);
+  const progress = new Progress(
+    { total: o.steps, label: o.label, stream: o.quiet ? (new NullStream() as unknown as NodeJS.WriteStream) : process.stderr },
+    step,
+  );
   const backend = tf.getBackend();
   let metrics: Record<string, number> = {};
   let validation: Record<string, number> = {};
@@ -267,7 +275,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
       if (task.validate && ((o.validateEvery > 0 && step % o.validateEvery === 0) || last)) {
         validation = Object.fromEntries(Object.entries(await task.validate()).map(([k, v]) => [`val_${k}`, v]));
         await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'val', ...validation })}\n`);
-        progress.message(`${o.label} step ${step}: ${Object.entries(validation).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ')}`);
+        progress.message(
+          `${o.label} step ${step}: ${Object.entries(validation)
+            .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+            .join(' ')}`,
+        );
       }
       if ((o.checkpointEvery > 0 && step % o.checkpointEvery === 0) || last) await checkpoint();
       if (last) break;

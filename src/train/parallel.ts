@@ -131,7 +131,10 @@ export class GradientWorkers {
       this.workers.map((w, i) => {
         const share = shares[i];
         if (!share) throw new Error(`no batch share for gradient worker ${i + 1}`);
-        return w.request({ type: 'step', id, weights, batch: share.batch, seed: share.seed }, share.batch.map((t) => t.data.buffer as ArrayBuffer));
+        return w.request(
+          { type: 'step', id, weights, batch: share.batch, seed: share.seed },
+          share.batch.map((t) => t.data.buffer as ArrayBuffer),
+        );
       }),
     );
     return replies.map((r) => {

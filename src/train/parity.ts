@@ -55,8 +55,16 @@ type Model = { params: { trainable(): Map<string, tf.Variable>; dispose(): void 
 function tinyPrior(): Model {
   const cfg = TINY_PRIOR;
   const prior = new Prior(cfg);
-  const src = tf.tensor2d(Int32Array.from({ length: 2 * cfg.sourceLength }, (_, i) => (i * 7) % cfg.codes), [2, cfg.sourceLength], 'int32');
-  const tgt = tf.tensor2d(Int32Array.from({ length: 2 * cfg.targetLength }, (_, i) => (i * 5 + 3) % cfg.codes), [2, cfg.targetLength], 'int32');
+  const src = tf.tensor2d(
+    Int32Array.from({ length: 2 * cfg.sourceLength }, (_, i) => (i * 7) % cfg.codes),
+    [2, cfg.sourceLength],
+    'int32',
+  );
+  const tgt = tf.tensor2d(
+    Int32Array.from({ length: 2 * cfg.targetLength }, (_, i) => (i * 5 + 3) % cfg.codes),
+    [2, cfg.targetLength],
+    'int32',
+  );
   return {
     params: { trainable: () => prior.params.trainable(), dispose: () => (tf.dispose([src, tgt]), prior.dispose()) },
     loss: () => prior.loss(src, tgt),
@@ -65,7 +73,10 @@ function tinyPrior(): Model {
 
 function tinyCodec(): Model {
   const m = new VqVae(TINY_CODEC);
-  const x = tf.tensor3d(Float32Array.from({ length: 2 * 256 }, (_, i) => 0.5 * Math.sin(i * 0.37) * Math.exp(-(((i % 256) - 90) ** 2) / 2000)), [2, 256, 1]);
+  const x = tf.tensor3d(
+    Float32Array.from({ length: 2 * 256 }, (_, i) => 0.5 * Math.sin(i * 0.37) * Math.exp(-(((i % 256) - 90) ** 2) / 2000)),
+    [2, 256, 1],
+  );
   return { params: { trainable: () => m.params.trainable(), dispose: () => (x.dispose(), m.dispose()) }, loss: () => m.forward(x).loss };
 }
 

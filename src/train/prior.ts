@@ -52,7 +52,12 @@ interface Rows {
 
 /** Source/target rows of a level from a code set, for one split. */
 export function priorRows(set: CodeSet, level: PriorLevel, split: 'train' | 'val', vocab: { classToken(c: number): number }): Rows {
-  if (!set.top) throw new InputError(set.meta.codec.checkpoint, 'bad-argument', 'these codes come from a single-level codec; the Top/Bottom priors need top and bottom codes');
+  if (!set.top)
+    throw new InputError(
+      set.meta.codec.checkpoint,
+      'bad-argument',
+      'these codes come from a single-level codec; the Top/Bottom priors need top and bottom codes',
+    );
   const rows: Rows = { sources: [], targets: [], labels: [] };
   set.meta.clips.forEach((c, i) => {
     if (c.split !== split) return;
@@ -80,12 +85,17 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
   }
   const set = await readCodes(resume ? String((resume.meta.data as { spec: string }).spec) : o.codes);
-  const preset = priorPreset(o.level, o.preset, {
-    codes: set.meta.codec.codebookSize,
-    topLength: set.meta.lengths.top ?? 0,
-    bottomLength: set.meta.lengths.bottom,
-    classes: set.meta.dataset.classes.length,
-  }, o.seed ?? 0);
+  const preset = priorPreset(
+    o.level,
+    o.preset,
+    {
+      codes: set.meta.codec.codebookSize,
+      topLength: set.meta.lengths.top ?? 0,
+      bottomLength: set.meta.lengths.bottom,
+      classes: set.meta.dataset.classes.length,
+    },
+    o.seed ?? 0,
+  );
   const config = resume ? resume.meta.model : preset.model;
   const t = resume
     ? (resume.meta.train as unknown as typeof preset.train & { steps: number; seed: number })

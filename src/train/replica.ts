@@ -40,5 +40,9 @@ export function createReplica(spec: ReplicaSpec): Replica {
     return { params: codec.params, forward: (b) => codecStep(codec, b[0] as tf.Tensor3D), dispose: () => codec.dispose() };
   }
   const prior = new Prior(spec.config);
-  return { params: prior.params, forward: (b, seed) => priorStep(prior, b[0] as tf.Tensor2D, b[1] as tf.Tensor2D, spec.labelSmoothing, seed), dispose: () => prior.dispose() };
+  return {
+    params: prior.params,
+    forward: (b, seed) => priorStep(prior, b[0] as tf.Tensor2D, b[1] as tf.Tensor2D, spec.labelSmoothing, seed),
+    dispose: () => prior.dispose(),
+  };
 }

@@ -60,7 +60,8 @@ export function fileHandler(modelJson: string): tf.io.IOHandler {
       } catch (e) {
         throw new InputError(modelJson, 'not-found', `cannot read the model description (${(e as Error).message})`, { cause: e });
       }
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new InputError(modelJson, 'bad-argument', 'is not a TensorFlow.js model.json (no modelTopology / weightsManifest)');
+      if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+        throw new InputError(modelJson, 'bad-argument', 'is not a TensorFlow.js model.json (no modelTopology / weightsManifest)');
       const dir = path.dirname(modelJson);
       const specs: tf.io.WeightsManifestEntry[] = [];
       const parts: Buffer[] = [];
@@ -114,7 +115,14 @@ export class Backbone {
       try {
         layer = layers.getLayer(spec.featureLayer);
       } catch {
-        throw new InputError(spec.source, 'bad-argument', `the model has no layer '${spec.featureLayer}' (layers: ${layers.layers.slice(-6).map((l) => l.name).join(', ')}, …)`);
+        throw new InputError(
+          spec.source,
+          'bad-argument',
+          `the model has no layer '${spec.featureLayer}' (layers: ${layers.layers
+            .slice(-6)
+            .map((l) => l.name)
+            .join(', ')}, …)`,
+        );
       }
       this.featureModel = tf.model({ inputs: layers.inputs, outputs: layer.output as tf.SymbolicTensor });
     } else this.featureModel = null;
@@ -155,7 +163,10 @@ export class Backbone {
   }
 
   private run(x: tf.Tensor4D, node: string | null): tf.Tensor {
-    if (this.layers) return node ? (tf.model({ inputs: this.layers.inputs, outputs: this.layers.getLayer(node).output as tf.SymbolicTensor }).predict(x) as tf.Tensor) : (this.layers.predict(x) as tf.Tensor);
+    if (this.layers)
+      return node
+        ? (tf.model({ inputs: this.layers.inputs, outputs: this.layers.getLayer(node).output as tf.SymbolicTensor }).predict(x) as tf.Tensor)
+        : (this.layers.predict(x) as tf.Tensor);
     const g = this.graph as tf.GraphModel;
     return (node ? g.execute(x, node) : g.execute(x)) as tf.Tensor;
   }

@@ -74,7 +74,12 @@ export class CatDogClassifier {
       if (this.head) out.push(...this.head.probDog(this.backbone.features(part)));
       else {
         const z = this.backbone.zeroShotDog(part);
-        if (!z) throw new InputError(this.backbone.spec.source, 'bad-argument', 'this backbone is no ImageNet classifier; train a head first (npm run train:classifier)');
+        if (!z)
+          throw new InputError(
+            this.backbone.spec.source,
+            'bad-argument',
+            'this backbone is no ImageNet classifier; train a head first (npm run train:classifier)',
+          );
         out.push(...z);
       }
     }
@@ -170,11 +175,16 @@ export async function trainClassifierHead(o: {
   const backbone = await Backbone.load(spec);
   try {
     const t0 = performance.now();
-    const feats = await imageFeatures(backbone, set.items.map((i) => i.path), o.onProgress ? { onProgress: o.onProgress } : {});
+    const feats = await imageFeatures(
+      backbone,
+      set.items.map((i) => i.path),
+      o.onProgress ? { onProgress: o.onProgress } : {},
+    );
     const tFeatures = (performance.now() - t0) / 1000;
     const train = set.items.map((it, i) => ({ it, f: feats[i] as Float32Array })).filter((x) => x.it.split === 'train');
     const val = set.items.map((it, i) => ({ it, f: feats[i] as Float32Array })).filter((x) => x.it.split === 'val');
-    if (train.length < 2 || new Set(train.map((x) => x.it.label)).size < 2) throw new InputError(set.root, 'bad-dataset', 'needs training photos of both cats and dogs');
+    if (train.length < 2 || new Set(train.map((x) => x.it.label)).size < 2)
+      throw new InputError(set.root, 'bad-dataset', 'needs training photos of both cats and dogs');
     // zero-shot baseline on the validation photos (needs the pixels again; ImageNet backbones only)
     let zeroShot: HeadTrainingReport['zeroShot'] = null;
     if (spec.imagenet && val.length > 0 && !o.skipZeroShot) {
@@ -183,18 +193,41 @@ export async function trainClassifierHead(o: {
         const ims = await Promise.all(val.slice(i, i + 16).map((x) => readImage(x.it.path, spec.inputSize)));
         p.push(...(backbone.zeroShotDog(ims) as number[]));
       }
-      zeroShot = confusionOf(val.map((x) => x.it.label), p);
+      zeroShot = confusionOf(
+        val.map((x) => x.it.label),
+        p,
+      );
     }
     const stats = featureStats(train.map((x) => x.f));
-    const cfg: HeadConfig = { format: 'soundtrack-lab/classifier-head', version: 1, backbone: portable(spec), featureDim: (train[0]?.f as Float32Array).length, ...stats, classes: [...CLASS_NAMES], l2: o.l2 ?? 1e-3 };
+    const cfg: HeadConfig = {
+      format: 'soundtrack-lab/classifier-head',
+      version: 1,
+      backbone: portable(spec),
+      featureDim: (train[0]?.f as Float32Array).length,
+      ...stats,
+      classes: [...CLASS_NAMES],
+      l2: o.l2 ?? 1e-3,
+    };
     const head = new ClassifierHead(cfg, o.seed ?? 0);
     try {
       const t1 = performance.now();
       const steps = o.steps ?? 160;
-      const losses = head.train(train.map((x) => x.f), train.map((x) => x.it.label), { steps, learningRate: o.learningRate ?? 0.05 });
+      const losses = head.train(
+        train.map((x) => x.f),
+        train.map((x) => x.it.label),
+        { steps, learningRate: o.learningRate ?? 0.05 },
+      );
       const tTrain = (performance.now() - t1) / 1000;
-      const trainAcc = confusionOf(train.map((x) => x.it.label), head.probDog(train.map((x) => x.f))).accuracy;
-      const after = val.length ? confusionOf(val.map((x) => x.it.label), head.probDog(val.map((x) => x.f))) : { accuracy: Number.NaN, confusion: [] };
+      const trainAcc = confusionOf(
+        train.map((x) => x.it.label),
+        head.probDog(train.map((x) => x.f)),
+      ).accuracy;
+      const after = val.length
+        ? confusionOf(
+            val.map((x) => x.it.label),
+            head.probDog(val.map((x) => x.f)),
+          )
+        : { accuracy: Number.NaN, confusion: [] };
       const checkpoint = await saveCheckpoint(o.out, {
         meta: {
           kind: 'classifier-head',
@@ -205,8 +238,18 @@ export async function trainClassifierHead(o: {
           train: { steps, learningRate: o.learningRate ?? 0.05, l2: cfg.l2, images: set.root, split: set.split },
           rng: null,
           sampler: null,
-          data: { spec: set.root, layout: 'images', train: train.map((x) => path.relative(set.root, x.it.path)), val: val.map((x) => path.relative(set.root, x.it.path)) },
-          metrics: { val_accuracy: after.accuracy, train_accuracy: trainAcc, zero_shot_accuracy: zeroShot?.accuracy ?? Number.NaN, final_loss: losses[losses.length - 1] ?? Number.NaN },
+          data: {
+            spec: set.root,
+            layout: 'images',
+            train: train.map((x) => path.relative(set.root, x.it.path)),
+            val: val.map((x) => path.relative(set.root, x.it.path)),
+          },
+          metrics: {
+            val_accuracy: after.accuracy,
+            train_accuracy: trainAcc,
+            zero_shot_accuracy: zeroShot?.accuracy ?? Number.NaN,
+            final_loss: losses[losses.length - 1] ?? Number.NaN,
+          },
         },
         params: head.params,
       });

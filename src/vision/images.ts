@@ -21,20 +21,27 @@ export interface ImageItem {
   split: 'train' | 'val';
 }
 
-export async function openImageSet(root: string, options: { valFraction?: number; seed?: number } = {}): Promise<{ root: string; items: ImageItem[]; split: 'given' | 'seeded' }> {
+export async function openImageSet(
+  root: string,
+  options: { valFraction?: number; seed?: number } = {},
+): Promise<{ root: string; items: ImageItem[]; split: 'given' | 'seeded' }> {
   const abs = path.resolve(root);
   if (!(await isDirectory(abs))) throw new DatasetError(abs, 'not-found', 'image folder not found');
   const classFiles = async (dir: string) => {
     const out: Array<{ path: string; label: number }> = [];
     for (const [label, c] of IMAGE_CLASSES.entries()) {
       const d = path.join(dir, c);
-      if (!(await isDirectory(d))) throw new DatasetError(dir, 'bad-dataset', `no ${c}/ folder (expected ${IMAGE_CLASSES.join('/ and ')}/ with ${IMAGE_EXTENSIONS.join(' ')} photos)`);
+      if (!(await isDirectory(d)))
+        throw new DatasetError(dir, 'bad-dataset', `no ${c}/ folder (expected ${IMAGE_CLASSES.join('/ and ')}/ with ${IMAGE_EXTENSIONS.join(' ')} photos)`);
       for (const f of await listFiles(d, IMAGE_EXTENSIONS)) out.push({ path: f, label });
     }
     return out;
   };
   if ((await isDirectory(path.join(abs, 'train'))) && (await isDirectory(path.join(abs, 'val')))) {
-    const items = [...(await classFiles(path.join(abs, 'train'))).map((i) => ({ ...i, split: 'train' as const })), ...(await classFiles(path.join(abs, 'val'))).map((i) => ({ ...i, split: 'val' as const }))];
+    const items = [
+      ...(await classFiles(path.join(abs, 'train'))).map((i) => ({ ...i, split: 'train' as const })),
+      ...(await classFiles(path.join(abs, 'val'))).map((i) => ({ ...i, split: 'val' as const })),
+    ];
     return { root: abs, items, split: 'given' };
   }
   const all = await classFiles(abs);
@@ -56,12 +63,26 @@ function cacheDir(): string {
 }
 
 /** Backbone features of image files (batched, cached on disk by file identity and backbone). */
-export async function imageFeatures(backbone: Backbone, files: readonly string[], options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<Float32Array[]> {
-  const tag = JSON.stringify([backbone.spec.name, backbone.spec.source, backbone.spec.featureLayer, backbone.spec.inputSize, backbone.spec.inputScale, 2 /* preprocessing: centre crop */]);
+export async function imageFeatures(
+  backbone: Backbone,
+  files: readonly string[],
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Float32Array[]> {
+  const tag = JSON.stringify([
+    backbone.spec.name,
+    backbone.spec.source,
+    backbone.spec.featureLayer,
+    backbone.spec.inputSize,
+    backbone.spec.inputScale,
+    2 /* preprocessing: centre crop */,
+  ]);
   const keys = await Promise.all(
     files.map(async (f) => {
       const st = await fsp.stat(f);
-      return createHash('sha256').update(JSON.stringify([tag, path.resolve(f), st.size, st.mtimeMs])).digest('hex').slice(0, 32);
+      return createHash('sha256')
+        .update(JSON.stringify([tag, path.resolve(f), st.size, st.mtimeMs]))
+        .digest('hex')
+        .slice(0, 32);
     }),
   );
   const out: Array<Float32Array | null> = await Promise.all(

@@ -42,7 +42,12 @@ async function ffmpegMedia(args: string[], file: string, what: string): Promise<
   } catch (e) {
     if (e instanceof InputError) {
       const detail = e.code === 'no-audio-stream' ? `has no ${what} stream` : e.message.slice(file.length + 2);
-      throw new InputError(file, e.code === 'no-audio-stream' ? 'no-audio-stream' : e.code, detail.replace('not a readable audio/video file', `not a readable ${what}`), { cause: e });
+      throw new InputError(
+        file,
+        e.code === 'no-audio-stream' ? 'no-audio-stream' : e.code,
+        detail.replace('not a readable audio/video file', `not a readable ${what}`),
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -60,10 +65,16 @@ export function squareFilter(size: number): string {
 /** Decode an image, centre-crop it to a square and resize it to size × size. */
 export async function readImage(file: string, size = 224): Promise<RgbImage> {
   const ext = path.extname(file).toLowerCase();
-  if (!IMAGE_EXTENSIONS.includes(ext)) throw new InputError(file, 'unsupported-format', `unsupported image type '${ext || '(none)'}' (use ${IMAGE_EXTENSIONS.join(', ')})`);
+  if (!IMAGE_EXTENSIONS.includes(ext))
+    throw new InputError(file, 'unsupported-format', `unsupported image type '${ext || '(none)'}' (use ${IMAGE_EXTENSIONS.join(', ')})`);
   await checkFile(file);
-  const out = await ffmpegMedia(['-loglevel', 'error', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', squareFilter(size), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], file, 'image');
-  if (out.length !== size * size * 3) throw new InputError(file, 'decode-failed', `decodes to ${out.length} bytes, expected ${size * size * 3} (not an image?)`);
+  const out = await ffmpegMedia(
+    ['-loglevel', 'error', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', squareFilter(size), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    file,
+    'image',
+  );
+  if (out.length !== size * size * 3)
+    throw new InputError(file, 'decode-failed', `decodes to ${out.length} bytes, expected ${size * size * 3} (not an image?)`);
   return { data: toFloat(out), width: size, height: size };
 }
 

@@ -39,7 +39,10 @@ export interface FolderOptions {
 }
 
 function idFor(root: string, file: string): string {
-  return path.relative(root, file).replace(/\\/g, '/').replace(/\.[^.]+$/, '');
+  return path
+    .relative(root, file)
+    .replace(/\\/g, '/')
+    .replace(/\.[^.]+$/, '');
 }
 
 export async function openFolderDataset(root: string, options: FolderOptions = {}, layout: AudioDataset['layout'] = 'folder'): Promise<AudioDataset> {

@@ -54,7 +54,10 @@ export async function openKaggleDataset(root: string): Promise<AudioDataset> {
   const dir = await findKaggleAudioDir(root);
   if (!dir) throw new DatasetError(root, 'bad-dataset', 'not the Kaggle Audio Cats and Dogs layout (cats_dogs/cat_N.wav, dog_barking_N.wav)');
   const notes: string[] = [];
-  const split = await readSplitCsv([path.join(root, 'train_test_split.csv'), path.join(path.dirname(dir), 'train_test_split.csv'), path.join(dir, 'train_test_split.csv')], notes);
+  const split = await readSplitCsv(
+    [path.join(root, 'train_test_split.csv'), path.join(path.dirname(dir), 'train_test_split.csv'), path.join(dir, 'train_test_split.csv')],
+    notes,
+  );
   const items: AudioItem[] = [];
   const skipped: string[] = [];
   for (const file of await listFiles(dir, ['.wav'])) {
@@ -69,7 +72,8 @@ export async function openKaggleDataset(root: string): Promise<AudioDataset> {
     if (s) item.split = s;
     items.push(item);
   }
-  if (skipped.length > 0) notes.push(`${skipped.length} file(s) not named cat_N/dog_barking_N skipped: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`);
+  if (skipped.length > 0)
+    notes.push(`${skipped.length} file(s) not named cat_N/dog_barking_N skipped: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`);
   if (split) {
     const unlisted = items.filter((i) => i.split === undefined).length;
     if (unlisted > 0) notes.push(`${unlisted} file(s) are not in the split CSV: a seeded split is used instead`);
