@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chromePath } from '../src/study/figures';
+import { chromePath } from '../src/study/html';
 import { NotebookError, runNotebook } from '../src/study/runner';
 import { tempDir } from './helpers';
 

@@ -4,9 +4,10 @@ import { formatFad } from '../metrics/fad';
 import { evaluateGeneration } from '../pipeline/evaluate';
 import { shippedPath } from '../pipeline/models';
 import { disposeSoundModels, loadSoundModels } from '../pipeline/sound';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';
+import { SAMPLING_FLAGS } from './sampling-options';
 
-const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--guidance 1] [--seed 0] [--json] [--backend NAME]
+const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--top-k ${SAMPLING_FLAGS['top-k'].default}] [--guidance ${SAMPLING_FLAGS.guidance.default}] [--seed 0] [--json] [--backend NAME]
 Trains a small cat/dog audio classifier on the real clips of --data (reports its held-out accuracy), generates
 N clips per class and reports the share classified as the asked class and FAD against the real clips.`;
 
@@ -19,8 +20,8 @@ async function main(): Promise<void> {
       codec: { type: 'string' },
       top: { type: 'string' },
       bottom: { type: 'string' },
-      'top-k': { type: 'string', default: '6' },
-      guidance: { type: 'string', default: '1' },
+      'top-k': SAMPLING_FLAGS['top-k'],
+      guidance: SAMPLING_FLAGS.guidance,
       seed: { type: 'string', default: '0' },
       json: { type: 'boolean' },
       backend: { type: 'string' },
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
       data: String(values.data),
       perClass: n,
       seed: Number(values.seed),
-      sampling: { topK: Number(values['top-k']), guidance: Number(values.guidance) },
+      sampling: { topK: numberAtLeast('top-k', String(values['top-k']), 0), guidance: numberAtLeast('guidance', String(values.guidance), 0) },
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...r, models: models.sources })}\n`);

@@ -1,10 +1,11 @@
-/** npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] [--backend NAME] */
+/** npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--top-k …] [--top-p …] [--temperature …] [--guidance …] [--backend NAME] */
 import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';
+import { SAMPLING_FLAGS, SAMPLING_USAGE, samplingFromFlags } from './sampling-options';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
-                    [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] [--fps 2] [--vote median|mean]
+                    ${SAMPLING_USAGE} [--fps 2] [--vote median|mean]
                     [--codec DIR --top DIR --bottom DIR --classifier DIR|zero-shot] [--backend NAME]
 Image → cat/dog → Top prior → Bottom prior → decoder → 4 kHz WAV; a video gets a track as long as it,
 and with --out x.mp4 the video is copied with the track muxed in (AAC at 16 kHz). Defaults: the shipped
@@ -18,10 +19,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       class: { type: 'string' },
       seed: { type: 'string', default: '0' },
-      'top-k': { type: 'string', default: '6' },
-      'top-p': { type: 'string', default: '1' },
-      temperature: { type: 'string', default: '1' },
-      guidance: { type: 'string', default: '1' },
+      ...SAMPLING_FLAGS,
       fps: { type: 'string', default: '2' },
       vote: { type: 'string', default: 'median' },
       codec: { type: 'string' },
@@ -36,11 +34,6 @@ async function main(): Promise<void> {
   if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog')
     throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
-  const num = (k: string, v: string, lo: number) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < lo) throw new UsageError(`--${k} must be a number ≥ ${lo}, got '${v}'`);
-    return x;
-  };
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const models: { codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
   if (values.codec) models.codec = values.codec;
@@ -52,11 +45,8 @@ async function main(): Promise<void> {
     out: values.out,
     ...(values.class ? { className: values.class } : {}),
     seed: String(values.seed),
-    topK: num('top-k', String(values['top-k']), 0),
-    topP: num('top-p', String(values['top-p']), 0),
-    temperature: num('temperature', String(values.temperature), 0),
-    guidance: num('guidance', String(values.guidance), 0),
-    fps: num('fps', String(values.fps), 0.01),
+    ...samplingFromFlags(values),
+    fps: numberAtLeast('fps', String(values.fps), 0.01),
     vote: values.vote,
     models,
   });

@@ -1,12 +1,13 @@
-/** npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out cat.wav [--clips N] [--seed N] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] */
+/** npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out cat.wav [--clips N] [--seed N] [--top-k …] [--top-p …] [--temperature …] [--guidance …] */
 import * as path from 'node:path';
 import { writeWav } from '../audio/wav';
 import { formatBackend, initBackend } from '../backend/index';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../pipeline/sound';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';
+import { SAMPLING_FLAGS, SAMPLING_USAGE, samplingFromFlags } from './sampling-options';
 
 const USAGE = `npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out FILE.wav
-                  [--clips N] [--seed N] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] [--backend NAME]`;
+                  [--clips N] [--seed N] ${SAMPLING_USAGE} [--backend NAME]`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(
@@ -19,10 +20,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       clips: { type: 'string', default: '1' },
       seed: { type: 'string', default: '0' },
-      'top-k': { type: 'string', default: '6' },
-      'top-p': { type: 'string', default: '1' },
-      temperature: { type: 'string', default: '1' },
-      guidance: { type: 'string', default: '1' },
+      ...SAMPLING_FLAGS,
       backend: { type: 'string' },
     },
     USAGE,
@@ -32,23 +30,15 @@ async function main(): Promise<void> {
   const label = classes.indexOf(String(values.class).toLowerCase());
   if (label < 0) throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (path.extname(String(values.out)).toLowerCase() !== '.wav') throw new UsageError('--out must end in .wav');
-  const n = (k: string, v: string, lo: number) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < lo) throw new UsageError(`--${k} must be a number ≥ ${lo}, got '${v}'`);
-    return x;
-  };
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
   const models = await loadSoundModels({ codec: String(values.codec), top: String(values.top), bottom: String(values.bottom) });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const r = await soundForClass(models, label, {
-      clips: n('clips', String(values.clips), 1),
+      clips: numberAtLeast('clips', String(values.clips), 1),
       seed: String(values.seed),
-      topK: n('top-k', String(values['top-k']), 0),
-      topP: n('top-p', String(values['top-p']), 0),
-      temperature: n('temperature', String(values.temperature), 0),
-      guidance: n('guidance', String(values.guidance), 0),
+      ...samplingFromFlags(values),
     });
     const audio = new Float32Array(r.clips.reduce((a, c) => a + c.length, 0));
     let at = 0;

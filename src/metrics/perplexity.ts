@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Prior } from '../models/prior';
 import { sampleWithCache } from '../sample/sampler';
-import type { SamplingOptions } from '../sample/strategy';
+import { DEFAULT_SAMPLING, type SamplingOptions } from '../sample/strategy';
 
 /** Mean cross-entropy (nats per code) of target rows given source rows, in batches, without dropout. */
 export function teacherForcedLoss(prior: Prior, sources: Int32Array[], targets: Int32Array[], batchSize = 4): number {
@@ -45,7 +45,7 @@ export function perplexityReport(
 ): PerplexityReport {
   const heldOutLoss = teacherForcedLoss(prior, heldOut.sources, heldOut.targets);
   const n = Math.min(options.samples ?? 4, heldOut.sources.length);
-  const sampling = { topK: 6, seed: 0, ...options.sampling };
+  const sampling = { topK: DEFAULT_SAMPLING.topK, seed: 0, ...options.sampling };
   const sources = heldOut.sources.slice(0, n);
   const src = tf.tensor2d(Int32Array.from(sources.flatMap((r) => Array.from(r))), [n, (sources[0] as Int32Array).length], 'int32');
   const length = options.sampleLength ?? prior.config.targetLength;

@@ -4,6 +4,7 @@ import { Codec } from './codec';
 import { CODEC_KINDS, codecPreset, priorPreset, THESIS_CODES, type CodecKind, type PresetName } from './presets';
 import { Prior } from './prior';
 import type { TraceEntry } from './nn';
+import { THESIS } from './thesis';
 
 export interface ModelDescription {
   model: string;
@@ -39,7 +40,7 @@ export function describeModel(model: string, preset: PresetName): ModelDescripti
         rows,
         parameters: codec.params.count('all'),
         trainable: codec.params.count('trainable'),
-        thesis: model === 'raw-vqvae2' && preset === 'thesis' ? 580_641 : null,
+        thesis: model === 'raw-vqvae2' && preset === 'thesis' ? THESIS.codecParameters : null,
         notes: [
           `input: ${cfg.frontEnd.type === 'raw' ? `${cfg.clipSamples} samples at ${cfg.sampleRate} Hz` : `${cfg.frontEnd.frames} log-mel frames × ${cfg.frontEnd.mel.nMels} bands`}`,
           `codes per clip: ${lengths.top !== null ? `top ${lengths.top}, ` : ''}bottom ${lengths.bottom}`,
@@ -83,7 +84,7 @@ export function describeModel(model: string, preset: PresetName): ModelDescripti
         rows,
         parameters: prior.params.count('all'),
         trainable: prior.params.count('trainable'),
-        thesis: preset === 'thesis' ? 5_341_084 : null,
+        thesis: preset === 'thesis' ? THESIS.priorParameters : null,
         notes: [
           `${cfg.encoderLayers} encoder + ${cfg.decoderLayers} decoder layers, d_model ${d}, ${cfg.heads} heads, feed-forward ${cfg.feedForward}, dropout ${cfg.dropout}`,
           `vocabulary ${prior.vocab.size} = ${cfg.codes} codes + START, PAD/no-class, ${cfg.classes} class tokens`,

@@ -8,6 +8,7 @@ import { DEFAULT_MEL, type MelConfig } from '../audio/mel';
 import type { CodebookConfig } from './codebook';
 import type { VqVaeConfig } from './vqvae2';
 import type { PriorConfig } from './prior';
+import { THESIS } from './thesis';
 
 export type CodecKind = 'raw-vqvae2' | 'spec-vqvae' | 'spec-vqvae2';
 export type PresetName = 'thesis' | 'quick';
@@ -80,7 +81,7 @@ export function codecPreset(kind: CodecKind, preset: PresetName, seed = 0): Code
   const thesis = preset === 'thesis';
   const base = { format: 'soundtrack-lab/codec' as const, version: 1 as const, kind, preset, sampleRate: SAMPLE_RATE, clipSamples: CLIP_SAMPLES };
   const train: CodecTrainDefaults = thesis
-    ? { batchSize: 8, learningRate: 3e-4, steps: 10_920, warmupSteps: 0, clipNorm: 1 }
+    ? { batchSize: 8, learningRate: 3e-4, steps: THESIS.steps.codec, warmupSteps: 0, clipNorm: 1 }
     : { batchSize: 4, learningRate: 1e-3, steps: 600, warmupSteps: 20, clipNorm: 1 };
   switch (kind) {
     case 'raw-vqvae2':
@@ -170,7 +171,7 @@ export function priorPreset(
     seed,
   };
   const train: PriorTrainDefaults = thesis
-    ? { batchSize: 4, learningRate: 3e-4, steps: 10_080, warmupSteps: 500, clipNorm: 1, labelSmoothing: 0, labelDropout: level === 'top' ? 0.1 : 0 }
+    ? { batchSize: 4, learningRate: 3e-4, steps: THESIS.steps.prior, warmupSteps: 500, clipNorm: 1, labelSmoothing: 0, labelDropout: level === 'top' ? 0.1 : 0 }
     : level === 'top'
       ? { batchSize: 8, learningRate: 2e-3, steps: 150, warmupSteps: 10, clipNorm: 1, labelSmoothing: 0, labelDropout: 0.1 }
       : { batchSize: 4, learningRate: 2e-3, steps: 100, warmupSteps: 10, clipNorm: 1, labelSmoothing: 0, labelDropout: 0 };

@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import type { PresetName } from '../models/presets';
+import { THESIS } from '../models/thesis';
 import { projectRoot } from '../util/project';
 
 export interface StudyConfig {
@@ -33,7 +34,7 @@ export function studyConfig(): StudyConfig {
     preset,
     small,
     out: path.resolve(process.env.SOUNDTRACK_STUDY_OUT ?? path.join(root, 'figures')),
-    codecSteps: small ? { raw: 3, spec: 3 } : preset === 'thesis' ? { raw: 10_920, spec: 10_920 } : { raw: 150, spec: 300 },
+    codecSteps: small ? { raw: 3, spec: 3 } : preset === 'thesis' ? { raw: THESIS.steps.codec, spec: THESIS.steps.codec } : { raw: 150, spec: 300 },
     generatePerClass: small ? 2 : 6,
   };
 }

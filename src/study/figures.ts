@@ -1,149 +1,76 @@
 /**
- * Figures for the notebooks and figures/: plotly figures as HTML (shown inline in the notebook,
- * saved to figures/<name>.html next to one shared copy of plotly.min.js) and, when a Chromium is
- * available (CHROME_PATH or Debian's /usr/bin/chromium), as PNG rendered with puppeteer-core.
- * Audio and video become inline HTML players.
+ * The study's figures as plotly specs (data + layout), one builder per kind of figure. html.ts turns
+ * them into inline HTML and saved pages/PNGs.
  */
-import { existsSync, promises as fsp } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { encodeWav } from '../audio/wav';
-import { writeFileAtomic } from '../util/fs';
-import { projectRoot } from '../util/project';
+import { SAMPLE_RATE } from '../audio/constants';
+import { DEFAULT_MEL, logMelSpectrogram, melCenters } from '../audio/mel';
+import type { ProbeResult } from '../metrics/probe';
 
 export interface Figure {
   data: object[];
   layout: Record<string, unknown>;
 }
 
-function plotlyFile(): string {
-  return createRequire(path.join(projectRoot(), 'package.json')).resolve('plotly.js-dist-min/plotly.min.js');
+const axis = (text: string, extra: Record<string, unknown> = {}) => ({ title: { text }, ...extra });
+
+/** A log-mel spectrogram of a clip (the front end the spectrogram codecs use). */
+export function melHeatmap(clip: Float32Array, title: string): Figure {
+  const m = logMelSpectrogram(clip, DEFAULT_MEL);
+  const z: number[][] = Array.from({ length: m.bins }, (_, b) => Array.from({ length: m.frames }, (_, t) => m.data[t * m.bins + b] ?? 0));
+  const x = Array.from({ length: m.frames }, (_, t) => (t * DEFAULT_MEL.hop) / SAMPLE_RATE);
+  const y = Array.from(melCenters(DEFAULT_MEL), Math.round);
+  return {
+    data: [{ type: 'heatmap', z, x, y, colorscale: 'Viridis', zmin: -11.5, zmax: 2, showscale: false }],
+    layout: { title: { text: title }, xaxis: axis('s'), yaxis: axis('Hz (mel)') },
+  };
 }
 
-/** `<script>` with plotly.js inlined: put it once at the top of a notebook (no network needed). */
-export async function plotlyScript(): Promise<string> {
-  return `<script type="text/javascript">${await fsp.readFile(plotlyFile(), 'utf8')}</script>`;
+/** Overlaid histograms of recording lengths, one per class. */
+export function durationsFigure(perClass: Array<{ name: string; seconds: number[] }>): Figure {
+  return {
+    data: perClass.map((c) => ({ type: 'histogram', name: c.name, x: c.seconds, opacity: 0.7, nbinsx: 20 })),
+    layout: { title: { text: 'Recording lengths per class' }, barmode: 'overlay', xaxis: axis('seconds'), yaxis: axis('recordings') },
+  };
 }
 
-let figureCounter = 0;
-
-/** A div + script drawing the figure (needs plotlyScript() earlier in the page/notebook). */
-export function figureHtml(fig: Figure, height = 360): string {
-  const id = `fig-${process.pid}-${figureCounter++}`;
-  const layout = { height, margin: { l: 60, r: 20, t: 40, b: 50 }, ...fig.layout };
-  return `<div id="${id}" style="width:100%;height:${height}px"></div><script type="text/javascript">Plotly.newPlot(${JSON.stringify(id)}, ${JSON.stringify(fig.data)}, ${JSON.stringify(layout)}, {responsive: true});</script>`;
+/** A waveform, every `step`-th sample. */
+export function waveformFigure(clip: Float32Array, title: string, step = 8): Figure {
+  const n = clip.length / step;
+  return {
+    data: [
+      {
+        type: 'scatter',
+        mode: 'lines',
+        x: Array.from({ length: n }, (_, i) => (i * step) / SAMPLE_RATE),
+        y: Array.from({ length: n }, (_, i) => clip[i * step] ?? 0),
+        line: { width: 1 },
+      },
+    ],
+    layout: { title: { text: title }, xaxis: axis('s'), yaxis: axis('amplitude', { range: [-1, 1] }) },
+  };
 }
 
-export function chromePath(): string | null {
-  const env = process.env.CHROME_PATH;
-  if (env && existsSync(env)) return env;
-  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) if (existsSync(p)) return p;
-  return null;
+export interface Curve {
+  name: string;
+  x: number[];
+  y: Array<number | undefined>;
+  markers?: boolean;
 }
 
-interface Browser {
-  newPage(): Promise<{
-    setContent(html: string): Promise<void>;
-    addScriptTag(o: { path: string }): Promise<unknown>;
-    evaluate<T>(fn: string): Promise<T>;
-    close(): Promise<void>;
-  }>;
-  close(): Promise<void>;
-}
-let browser: Promise<Browser | null> | null = null;
-
-async function getBrowser(): Promise<Browser | null> {
-  const exe = chromePath();
-  if (!exe) return null;
-  browser ??= (async () => {
-    try {
-      const mod = (await import('puppeteer-core')) as unknown as { launch(o: object): Promise<Browser>; default?: { launch(o: object): Promise<Browser> } };
-      const launch = mod.launch ?? mod.default?.launch;
-      if (!launch) return null;
-      const b = await launch({
-        executablePath: exe,
-        pipe: true,
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
-      process.once('exit', () => void b.close());
-      return b;
-    } catch {
-      return null;
-    }
-  })();
-  return browser;
+/** Loss curves against training steps. */
+export function curvesFigure(curves: Curve[], title: string, yTitle: string, log = false): Figure {
+  return {
+    data: curves.map((c) => ({ type: 'scatter', mode: c.markers ? 'lines+markers' : 'lines', name: c.name, x: c.x, y: c.y })),
+    layout: { title: { text: title }, xaxis: axis('step'), yaxis: axis(yTitle, log ? { type: 'log' } : {}) },
+  };
 }
 
-/** Close the PNG renderer (call at the end of a notebook/run). */
-export async function closeFigures(): Promise<void> {
-  const b = browser ? await browser : null;
-  browser = null;
-  await b?.close();
-}
-
-/** Save a figure to figures/<name>.html (+ .png when Chromium is available); returns the HTML to show inline. */
-export async function saveFigure(
-  name: string,
-  fig: Figure,
-  options: { dir?: string; height?: number; width?: number } = {},
-): Promise<{ html: string; files: string[] }> {
-  const dir = options.dir ?? path.join(projectRoot(), 'figures');
-  await fsp.mkdir(dir, { recursive: true });
-  const lib = path.join(dir, 'plotly.min.js');
-  if (!existsSync(lib)) await fsp.copyFile(plotlyFile(), lib);
-  const html = figureHtml(fig, options.height);
-  const files = [path.join(dir, `${name}.html`)];
-  await writeFileAtomic(
-    files[0] as string,
-    `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title><script src="plotly.min.js"></script></head><body>${html}</body></html>\n`,
-  );
-  const b = await getBrowser();
-  if (b) {
-    const page = await b.newPage();
-    try {
-      await page.setContent('<!doctype html><html><body><div id="p"></div></body></html>');
-      await page.addScriptTag({ path: plotlyFile() });
-      const w = options.width ?? 900;
-      const h = options.height ?? 360;
-      const layout = { width: w, height: h, margin: { l: 60, r: 20, t: 40, b: 50 }, ...fig.layout };
-      const dataUrl = await page.evaluate<string>(
-        `Plotly.newPlot('p', ${JSON.stringify(fig.data)}, ${JSON.stringify(layout)}).then((gd) => Plotly.toImage(gd, {format: 'png', width: ${w}, height: ${h}}))`,
-      );
-      if (typeof dataUrl === 'string' && dataUrl.startsWith('data:image/png;base64,')) {
-        const png = path.join(dir, `${name}.png`);
-        await writeFileAtomic(png, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
-        files.push(png);
-      }
-    } finally {
-      await page.close();
-    }
-  }
-  return { html, files };
-}
-
-/** An inline audio player (16-bit WAV, base64). */
-export function audioHtml(samples: Float32Array, sampleRate: number, caption = ''): string {
-  const b64 = Buffer.from(encodeWav(samples, sampleRate, 'pcm16')).toString('base64');
-  return `<figure style="margin:4px 0">${caption ? `<figcaption style="font-size:90%">${caption}</figcaption>` : ''}<audio controls src="data:audio/wav;base64,${b64}"></audio></figure>`;
-}
-
-/** An inline video player for a (small) MP4 file. */
-export async function videoHtml(file: string, caption = '', width = 360): Promise<string> {
-  const b64 = (await fsp.readFile(file)).toString('base64');
-  return `<figure style="margin:4px 0">${caption ? `<figcaption style="font-size:90%">${caption}</figcaption>` : ''}<video controls width="${width}" src="data:video/mp4;base64,${b64}"></video></figure>`;
-}
-
-/** An HTML table from rows (first row: header). */
-export function tableHtml(rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const esc = (s: string | number) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const [head, ...body] = rows;
-  return `<table><thead><tr>${(head ?? []).map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-}
-
-/** A Markdown table from rows (first row: header). */
-export function tableMarkdown(rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const [head, ...body] = rows;
-  const line = (r: ReadonlyArray<string | number>) => `| ${r.join(' | ')} |`;
-  return [line(head ?? []), `|${(head ?? []).map(() => '---').join('|')}|`, ...body.map(line)].join('\n');
+/** The first two principal components of pooled latents, one colour per class (Fig. 14). */
+export function pcaFigure(classes: readonly string[], labels: readonly number[], probe: ProbeResult, title: string): Figure {
+  const ofClass = (label: number) => probe.pca.filter((_, i) => labels[i] === label);
+  const pc = (k: number) => `PC${k + 1} (${(100 * (probe.explained[k] ?? 0)).toFixed(0)} %)`;
+  return {
+    data: classes.map((c, label) => ({ type: 'scatter', mode: 'markers', name: c, x: ofClass(label).map((p) => p[0]), y: ofClass(label).map((p) => p[1]) })),
+    layout: { title: { text: title }, xaxis: axis(pc(0)), yaxis: axis(pc(1)) },
+  };
 }

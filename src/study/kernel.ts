@@ -6,56 +6,25 @@
  * Node runner also writes the notebook when a cell fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../util/project';
+import {
+  decodeMessage,
+  type ExecuteResult,
+  failedCellError,
+  freePort,
+  type Message,
+  messageOutput,
+  type Output,
+  sign,
+  type ZmqModule,
+  type ZmqSocket,
+} from './jupyter';
 
-interface ZmqSocket {
-  connect(url: string): void;
-  close(): void;
-  send(frames: Array<string | Buffer>): Promise<void>;
-  receive(): Promise<Buffer[]>;
-  subscribe?(prefix?: string): void;
-}
-interface ZmqModule {
-  Dealer: new () => ZmqSocket;
-  Subscriber: new () => ZmqSocket;
-}
-
-export type Output =
-  | { output_type: 'stream'; name: 'stdout' | 'stderr'; text: string }
-  | { output_type: 'display_data'; data: Record<string, unknown>; metadata: Record<string, unknown> }
-  | { output_type: 'execute_result'; data: Record<string, unknown>; metadata: Record<string, unknown>; execution_count: number }
-  | { output_type: 'error'; ename: string; evalue: string; traceback: string[] };
-
-export interface ExecuteResult {
-  ok: boolean;
-  outputs: Output[];
-  executionCount: number | null;
-  error: { ename: string; evalue: string; traceback: string[] } | null;
-}
-
-interface Message {
-  header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
-  parent_header: { msg_id?: string };
-  metadata: Record<string, unknown>;
-  content: Record<string, unknown>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export type { ExecuteResult, Output } from './jupyter';
 
 export class TslabKernel {
   private readonly key: string;
@@ -73,12 +42,6 @@ export class TslabKernel {
     this.key = randomBytes(16).toString('hex');
   }
 
-  private sign(parts: string[]): string {
-    const h = createHmac('sha256', this.key);
-    for (const p of parts) h.update(p);
-    return h.digest('hex');
-  }
-
   private async sendOn(sock: ZmqSocket, msgType: string, content: Record<string, unknown>): Promise<string> {
     const header = {
       msg_id: randomUUID(),
@@ -89,16 +52,12 @@ export class TslabKernel {
       version: '5.3',
     };
     const parts = [JSON.stringify(header), '{}', '{}', JSON.stringify(content)];
-    await sock.send(['<IDS|MSG>', this.sign(parts), ...parts]);
+    await sock.send(['<IDS|MSG>', sign(this.key, parts), ...parts]);
     return header.msg_id;
   }
 
   private decode(frames: Buffer[]): Message | null {
-    const i = frames.findIndex((f) => f.toString() === '<IDS|MSG>');
-    if (i < 0 || frames.length < i + 6) return null;
-    const [sig, h, p, md, c] = frames.slice(i + 1, i + 6).map((f) => f.toString()) as [string, string, string, string, string];
-    if (sig !== this.sign([h, p, md, c])) return null; // not ours / tampered
-    return { header: JSON.parse(h), parent_header: JSON.parse(p), metadata: JSON.parse(md), content: JSON.parse(c) } as Message;
+    return decodeMessage(this.key, frames);
   }
 
   /** Start the kernel in the project root and wait until it answers. */
@@ -195,39 +154,9 @@ export class TslabKernel {
     const done = new Promise<void>((r) => (idle = r));
     const listener = (m: Message) => {
       if (m.parent_header.msg_id !== msgId) return;
-      const c = m.content;
-      let o: Output | null = null;
-      switch (m.header.msg_type) {
-        case 'stream': {
-          const name = c['name'] === 'stderr' ? 'stderr' : 'stdout';
-          const last = outputs[outputs.length - 1];
-          if (last && last.output_type === 'stream' && last.name === name) last.text += String(c['text']);
-          else outputs.push({ output_type: 'stream', name, text: String(c['text']) });
-          o = { output_type: 'stream', name, text: String(c['text']) };
-          break;
-        }
-        case 'display_data':
-          o = { output_type: 'display_data', data: c['data'] as Record<string, unknown>, metadata: (c['metadata'] as Record<string, unknown>) ?? {} };
-          outputs.push(o);
-          break;
-        case 'execute_result':
-          o = {
-            output_type: 'execute_result',
-            data: c['data'] as Record<string, unknown>,
-            metadata: (c['metadata'] as Record<string, unknown>) ?? {},
-            execution_count: Number(c['execution_count']),
-          };
-          outputs.push(o);
-          break;
-        case 'error':
-          error = { ename: String(c['ename']), evalue: String(c['evalue']), traceback: (c['traceback'] as string[]) ?? [] };
-          o = { output_type: 'error', ...error };
-          outputs.push(o);
-          break;
-        case 'status':
-          if (c['execution_state'] === 'idle') idle();
-          break;
-      }
+      const o = messageOutput(m, outputs);
+      if (o?.output_type === 'error') error = { ename: o.ename, evalue: o.evalue, traceback: o.traceback };
+      if (m.header.msg_type === 'status' && m.content['execution_state'] === 'idle') idle();
       if (o) onOutput?.(o);
     };
     this.iopubListeners.add(listener);
@@ -246,19 +175,7 @@ export class TslabKernel {
       const content = r[0].content;
       const ok = content['status'] === 'ok';
       if (!ok && !error) {
-        // tslab reports a failed cell with an empty error and writes the exception to stderr: use that text
-        const stderr = outputs
-          .filter((x): x is Extract<Output, { output_type: 'stream' }> => x.output_type === 'stream' && x.name === 'stderr')
-          .map((x) => x.text)
-          .join('');
-        const first =
-          stderr.split('\n').find((l) => /^\w*Error\b|Error:/.test(l.trim())) ??
-          stderr
-            .split('\n')
-            .filter((l) => l.trim())
-            .pop() ??
-          'cell failed';
-        error = { ename: String(content['ename'] || 'Error'), evalue: String(content['evalue'] || first.trim()), traceback: stderr ? stderr.split('\n') : [] };
+        error = failedCellError(outputs, content);
       }
       return { ok, outputs, executionCount: Number(content['execution_count']) || null, error };
     } finally {

@@ -29,6 +29,13 @@ export function parseCli<O extends Options>(argv: string[], options: O, usage: s
   return parsed;
 }
 
+/** A number option that must be at least `lo`, or a UsageError. */
+export function numberAtLeast(name: string, v: string, lo: number): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < lo) throw new UsageError(`--${name} must be a number ≥ ${lo}, got '${v}'`);
+  return x;
+}
+
 /** An optional non-negative number option (`--name`): undefined when absent, a UsageError when malformed. */
 export function nonNegative(name: string, v: string | undefined, integer = true): number | undefined {
   if (v === undefined) return undefined;
