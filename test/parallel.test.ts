@@ -47,7 +47,6 @@ describe('data-parallel training', () => {
       validateEvery: 3,
       checkpointEvery: 3,
       quiet: true,
-      backend: 'wasm' as const,
     };
     const one = await trainCodec({ ...common, out: path.join(dir, 'one') });
     const two = await trainCodec({ ...common, out: path.join(dir, 'two'), workers: 2 });
@@ -103,7 +102,6 @@ describe('data-parallel training', () => {
         steps: 1,
         batchSize: 2,
         quiet: true,
-        backend: 'wasm',
         out: path.join(dir, 'three'),
         workers: 3,
       }),

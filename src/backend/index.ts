@@ -50,6 +50,12 @@ export function currentBackend(): BackendInfo | undefined {
   return current;
 }
 
+/** The backend the caller started with {@link initBackend}; a BackendError when none was. */
+export function activeBackend(): BackendInfo {
+  if (!current) throw new BackendError('auto', 'no tfjs backend started: call initBackend() before training');
+  return current;
+}
+
 function cpuModel(): string {
   const cpus = os.cpus();
   return cpus.length > 0 && cpus[0] ? cpus[0].model.trim() : 'unknown CPU';

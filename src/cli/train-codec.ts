@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     workers: nonNegative('workers', values.workers),
     augment: values['no-augment'] ? false : undefined,
   };
-  const r = await trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]);
+  const r = await trainCodec(opts);
   process.stdout.write(
     `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

@@ -1,7 +1,7 @@
 /** npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR] [--resume] */
 import { formatBackend, initBackend } from '../backend/index';
 import { PRESETS, type PresetName } from '../models/presets';
-import { trainPrior } from '../train/prior';
+import { type TrainPriorOptions, trainPrior } from '../train/prior';
 import { formatDuration } from '../train/progress';
 import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
 
@@ -32,13 +32,14 @@ async function main(): Promise<void> {
     },
     USAGE,
   );
-  if (values.level !== 'top' && values.level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
+  const level = values.level;
+  if (level !== 'top' && level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
   if (!values.codes && !values.resume) throw new UsageError(`--codes is required\n\n${USAGE}`);
   if (!PRESETS.includes(values.preset as PresetName)) throw new UsageError(`--preset is one of ${PRESETS.join(', ')}`);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
-  const opts = {
-    level: values.level,
+  const opts: TrainPriorOptions = {
+    level,
     preset: values.preset as PresetName,
     codes: values.codes ?? '',
     out: values.out ?? `checkpoints/prior-${values.level}-${values.preset}`,
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     resume: values.resume ?? false,
     workers: nonNegative('workers', values.workers),
   };
-  const r = await trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]);
+  const r = await trainPrior(opts);
   process.stdout.write(
     `${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { assertCanTrain } from '../backend/capabilities';
-import { initBackend, type BackendName } from '../backend/index';
+import { activeBackend } from '../backend/index';
 import { DEFAULT_AUGMENT } from '../data/augment';
 import { evaluationClips, trainingClip } from '../data/batches';
 import { loadExamples, splitDataset, type AudioItem } from '../data/dataset';
@@ -14,11 +14,12 @@ import { openDataset } from '../data/open';
 import { Codec } from '../models/codec';
 import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
-import { DatasetError, RunFolderError } from './errors';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
+import { DatasetError } from './errors';
+import { restoreParams } from '../checkpoint/checkpoint';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
+import { resumeOrRefuse, trainSettings } from './run-folder';
 import { EpochSampler } from './sampler';
 
 export interface TrainCodecOptions extends RunOptions {
@@ -35,7 +36,6 @@ export interface TrainCodecOptions extends RunOptions {
   resume?: boolean;
   augment?: boolean;
   valFraction?: number;
-  backend?: BackendName | 'auto';
 }
 
 export interface TrainCodecResult extends LoopResult {
@@ -45,39 +45,26 @@ export interface TrainCodecResult extends LoopResult {
   out: string;
 }
 
-export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult> {
-  const backend = await initBackend(o.backend ? { backend: o.backend } : {});
-  assertCanTrain(['matmul', 'conv1d', 'conv1d-transpose', 'pad-slice', 'elementwise', 'adam', 'codebook-search', 'segment-sum'], `The ${o.kind} codec`);
-  const out = path.resolve(o.out);
-  let resume: LoadedCheckpoint<CodecConfig> | null = null;
-  const existing = await findCheckpoint(out);
-  if (o.resume) {
-    if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
-    resume = await loadCheckpoint<CodecConfig>(out, 'codec');
-  } else if (existing) {
-    throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
-  const config = resume ? resume.meta.model : codecPreset(o.kind, o.preset, o.seed ?? 0);
-  const trainOpts = resume
-    ? (resume.meta.train as Required<Pick<TrainCodecOptions, 'batchSize' | 'learningRate' | 'seed' | 'augment' | 'valFraction'>> & {
-        steps: number;
-        warmupSteps: number;
-        clipNorm: number;
-      })
-    : {
-        steps: o.steps ?? config.train.steps,
-        batchSize: o.batchSize ?? config.train.batchSize,
-        learningRate: o.learningRate ?? config.train.learningRate,
-        warmupSteps: config.train.warmupSteps,
-        clipNorm: config.train.clipNorm,
-        seed: o.seed ?? 0,
-        augment: o.augment ?? config.preset === 'quick',
-        valFraction: o.valFraction ?? 0.2,
-      };
-  const steps = o.steps ?? trainOpts.steps;
+export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodecResult> {
+  const backend = activeBackend();
+  assertCanTrain(['matmul', 'conv1d', 'conv1d-transpose', 'pad-slice', 'elementwise', 'adam', 'codebook-search', 'segment-sum'], `The ${options.kind} codec`);
+  const out = path.resolve(options.out);
+  const resume = await resumeOrRefuse<CodecConfig>(out, 'codec', options.resume);
+  const config = resume ? resume.meta.model : codecPreset(options.kind, options.preset, options.seed ?? 0);
+  const { steps, batchSize, learningRate, warmupSteps, clipNorm } = config.train;
+  const defaults = { steps, batchSize, learningRate, warmupSteps, clipNorm, seed: 0, augment: config.preset === 'quick', valFraction: 0.2 };
+  const settings = trainSettings(resume, defaults, {
+    steps: options.steps,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    seed: options.seed,
+    augment: options.augment,
+    valFraction: options.valFraction,
+  });
+  const runSteps = options.steps ?? settings.steps;
 
   // Data: the same split on resume (by id), checked against the dataset.
-  const ds = await openDataset(resume?.meta.data?.spec ?? o.data);
+  const ds = await openDataset(resume?.meta.data?.spec ?? options.data);
   let trainItems: AudioItem[];
   let valItems: AudioItem[];
   if (resume?.meta.data) {
@@ -91,15 +78,15 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
     trainItems = pick(resume.meta.data.train);
     valItems = pick(resume.meta.data.val);
   } else {
-    const split = splitDataset(ds, { seed: trainOpts.seed, valFraction: trainOpts.valFraction });
+    const split = splitDataset(ds, { seed: settings.seed, valFraction: settings.valFraction });
     trainItems = split.train;
     valItems = split.val;
   }
-  if (trainItems.length < trainOpts.batchSize) {
+  if (trainItems.length < settings.batchSize) {
     throw new DatasetError(
       ds.root,
       'bad-dataset',
-      `has ${trainItems.length} training recording(s), fewer than the batch size ${trainOpts.batchSize}; lower --batch or add data`,
+      `has ${trainItems.length} training recording(s), fewer than the batch size ${settings.batchSize}; lower --batch or add data`,
     );
   }
   const trainAudio = (await loadExamples(trainItems)).map((e) => e.audio);
@@ -110,13 +97,13 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
   const codec = new Codec(config);
   if (resume) restoreParams(codec.params, resume.weights, resume.dir);
   const sampler = new EpochSampler(trainAudio.length);
-  const augment = trainOpts.augment ? DEFAULT_AUGMENT : null;
+  const augment = settings.augment ? DEFAULT_AUGMENT : null;
   const levels = codec.model.codebooks();
 
   const task: TrainTask<tf.Tensor3D> = {
     params: codec.params,
     nextBatch: (rng) => {
-      const clips = Array.from({ length: trainOpts.batchSize }, () =>
+      const clips = Array.from({ length: settings.batchSize }, () =>
         trainingClip(trainAudio[sampler.next(rng)] as Float32Array, rng, { length: config.clipSamples, augment, negatives }),
       );
       return codec.toInput(clips);
@@ -142,8 +129,8 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
       if (valClips.length === 0) return {};
       let recon = 0;
       let loss = 0;
-      for (let i = 0; i < valClips.length; i += trainOpts.batchSize) {
-        const part = valClips.slice(i, i + trainOpts.batchSize);
+      for (let i = 0; i < valClips.length; i += settings.batchSize) {
+        const part = valClips.slice(i, i + settings.batchSize);
         const [l, r] = tf.tidy(() => {
           const out = codec.model.forward(codec.toInput(part));
           return [out.loss.dataSync()[0] as number, out.recon.dataSync()[0] as number];
@@ -173,18 +160,18 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
   try {
     const result = await trainLoop(task, {
       out,
-      steps,
-      schedule: { kind: 'cosine', peak: trainOpts.learningRate, warmupSteps: trainOpts.warmupSteps, totalSteps: trainOpts.steps, floor: 0.1 },
-      clipNorm: trainOpts.clipNorm,
-      seed: trainOpts.seed,
-      ...runLoopOptions(o, steps),
+      steps: runSteps,
+      schedule: { kind: 'cosine', peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: settings.steps, floor: 0.1 },
+      clipNorm: settings.clipNorm,
+      seed: settings.seed,
+      ...runLoopOptions(options, runSteps),
       label: `${config.kind}/${config.preset}`,
       resume,
       meta: {
         kind: 'codec',
         model: config,
-        train: { ...trainOpts, steps: trainOpts.steps },
-        data: { spec: resume?.meta.data?.spec ?? o.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
+        train: settings,
+        data: { spec: resume?.meta.data?.spec ?? options.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
       },
     });
     return { ...result, config, parameters: codec.params.count(), backend: backend.name, out };

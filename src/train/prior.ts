@@ -5,18 +5,18 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { assertCanTrain } from '../backend/capabilities';
-import { initBackend, type BackendName } from '../backend/index';
+import { activeBackend } from '../backend/index';
 import { readCodes, type CodeSet } from '../codes/store';
 import { Prior, type PriorConfig } from '../models/prior';
 import { priorPreset, PRESETS, type PresetName, type PriorLevel } from '../models/presets';
 import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
-import { RunFolderError } from './errors';
+import { restoreParams } from '../checkpoint/checkpoint';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { assertPriorGradients } from './parity';
+import { resumeOrRefuse, trainSettings } from './run-folder';
 import { EpochSampler } from './sampler';
 
 export interface TrainPriorOptions extends RunOptions {
@@ -32,7 +32,6 @@ export interface TrainPriorOptions extends RunOptions {
   labelDropout?: number;
   seed?: number;
   resume?: boolean;
-  backend?: BackendName | 'auto';
   /** Skip the gradient-parity check (tests on cpu). */
   skipParityCheck?: boolean;
 }
@@ -70,52 +69,47 @@ export function priorRows(set: CodeSet, level: PriorLevel, split: 'train' | 'val
   return rows;
 }
 
-export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult> {
-  const backend = await initBackend(o.backend ? { backend: o.backend } : {});
-  assertCanTrain(['matmul', 'embedding', 'softmax', 'layer-norm', 'elementwise', 'adam'], `The ${o.level} prior`);
-  if (!o.skipParityCheck && backend.name !== 'cpu') await assertPriorGradients();
-  if (!PRESETS.includes(o.preset)) throw new InputError(o.out, 'bad-argument', `unknown preset ${o.preset}`);
-  const out = path.resolve(o.out);
-  const existing = await findCheckpoint(out);
-  let resume: LoadedCheckpoint<PriorConfig> | null = null;
-  if (o.resume) {
-    if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
-    resume = await loadCheckpoint<PriorConfig>(out, 'prior');
-  } else if (existing) {
-    throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
-  const set = await readCodes(resume ? String((resume.meta.data as { spec: string }).spec) : o.codes);
-  const preset = priorPreset(
-    o.level,
-    o.preset,
-    {
-      codes: set.meta.codec.codebookSize,
-      topLength: set.meta.lengths.top ?? 0,
-      bottomLength: set.meta.lengths.bottom,
-      classes: set.meta.dataset.classes.length,
-    },
-    o.seed ?? 0,
-  );
+export async function trainPrior(options: TrainPriorOptions): Promise<TrainPriorResult> {
+  const backend = activeBackend();
+  assertCanTrain(['matmul', 'embedding', 'softmax', 'layer-norm', 'elementwise', 'adam'], `The ${options.level} prior`);
+  if (!options.skipParityCheck && backend.name !== 'cpu') await assertPriorGradients();
+  if (!PRESETS.includes(options.preset)) throw new InputError(options.out, 'bad-argument', `unknown preset ${options.preset}`);
+  const out = path.resolve(options.out);
+  const resume = await resumeOrRefuse<PriorConfig>(out, 'prior', options.resume);
+  const codesSpec = resume ? String(resume.meta.data?.spec) : options.codes;
+  const set = await readCodes(codesSpec);
+  const shape = {
+    codes: set.meta.codec.codebookSize,
+    topLength: set.meta.lengths.top ?? 0,
+    bottomLength: set.meta.lengths.bottom,
+    classes: set.meta.dataset.classes.length,
+  };
+  const preset = priorPreset(options.level, options.preset, shape, options.seed ?? 0);
   const config = resume ? resume.meta.model : preset.model;
-  const t = resume
-    ? (resume.meta.train as unknown as typeof preset.train & { steps: number; seed: number })
-    : {
-        ...preset.train,
-        steps: o.steps ?? preset.train.steps,
-        batchSize: o.batchSize ?? preset.train.batchSize,
-        learningRate: o.learningRate ?? preset.train.learningRate,
-        labelSmoothing: o.labelSmoothing ?? preset.train.labelSmoothing,
-        labelDropout: o.level === 'top' ? (o.labelDropout ?? preset.train.labelDropout) : 0,
-        seed: o.seed ?? 0,
-      };
-  const steps = o.steps ?? t.steps;
+  const settings = trainSettings(
+    resume,
+    { ...preset.train, seed: 0 },
+    {
+      steps: options.steps,
+      batchSize: options.batchSize,
+      learningRate: options.learningRate,
+      labelSmoothing: options.labelSmoothing,
+      labelDropout: options.level === 'top' ? options.labelDropout : 0,
+      seed: options.seed,
+    },
+  );
+  const runSteps = options.steps ?? settings.steps;
   const prior = new Prior(config);
   if (resume) restoreParams(prior.params, resume.weights, resume.dir);
   const train = priorRows(set, config.level, 'train', prior.vocab);
   const val = priorRows(set, config.level, 'val', prior.vocab);
-  if (train.sources.length < t.batchSize) {
+  if (train.sources.length < settings.batchSize) {
     prior.dispose();
-    throw new InputError(path.resolve(o.codes), 'bad-dataset', `has ${train.sources.length} training clip(s), fewer than the batch size ${t.batchSize}`);
+    throw new InputError(
+      path.resolve(options.codes),
+      'bad-dataset',
+      `has ${train.sources.length} training clip(s), fewer than the batch size ${settings.batchSize}`,
+    );
   }
   const sampler = new EpochSampler(train.sources.length);
   const S = config.sourceLength;
@@ -128,30 +122,34 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
   const task: TrainTask<Batch> = {
     params: prior.params,
     nextBatch: (rng) => {
-      const idx = Array.from({ length: t.batchSize }, () => sampler.next(rng));
-      const src = new Int32Array(t.batchSize * S);
-      const tgt = new Int32Array(t.batchSize * T);
+      const idx = Array.from({ length: settings.batchSize }, () => sampler.next(rng));
+      const src = new Int32Array(settings.batchSize * S);
+      const tgt = new Int32Array(settings.batchSize * T);
       idx.forEach((k, i) => {
         let s = train.sources[k] as Int32Array;
         // classifier-free guidance: sometimes train the Top prior without its class
-        if (config.level === 'top' && t.labelDropout > 0 && rng.uniform() < t.labelDropout) s = Int32Array.of(prior.vocab.none);
+        if (config.level === 'top' && settings.labelDropout > 0 && rng.uniform() < settings.labelDropout) s = Int32Array.of(prior.vocab.none);
         src.set(s, i * S);
         tgt.set(train.targets[k] as Int32Array, i * T);
       });
-      return { src: tf.tensor2d(src, [t.batchSize, S], 'int32'), tgt: tf.tensor2d(tgt, [t.batchSize, T], 'int32'), dropoutSeed: rng.int(2 ** 31 - 1) };
+      return {
+        src: tf.tensor2d(src, [settings.batchSize, S], 'int32'),
+        tgt: tf.tensor2d(tgt, [settings.batchSize, T], 'int32'),
+        dropoutSeed: rng.int(2 ** 31 - 1),
+      };
     },
-    forward: (b) => priorStep(prior, b.src, b.tgt, t.labelSmoothing, b.dropoutSeed),
+    forward: (b) => priorStep(prior, b.src, b.tgt, settings.labelSmoothing, b.dropoutSeed),
     disposeBatch: (b) => tf.dispose([b.src, b.tgt]),
     afterStep: () => ({ epoch: sampler.epoch }),
     validate: (): Record<string, number> => {
       if (val.sources.length === 0) return {};
-      const loss = teacherForcedLoss(prior, val.sources, val.targets, t.batchSize);
+      const loss = teacherForcedLoss(prior, val.sources, val.targets, settings.batchSize);
       return { loss, perplexity: Math.exp(loss) };
     },
     samplerState: () => sampler.get(),
     restoreSampler: (s) => sampler.set(s),
     parallel: {
-      replica: { kind: 'prior', config, labelSmoothing: t.labelSmoothing },
+      replica: { kind: 'prior', config, labelSmoothing: settings.labelSmoothing },
       // Each share draws its own dropout masks (seed + share index).
       split: (b, parts) => {
         const sizes = shareSizes(b.src.shape[0], parts);
@@ -168,18 +166,18 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
   try {
     const result = await trainLoop(task, {
       out,
-      steps,
-      schedule: { kind: 'cosine', peak: t.learningRate, warmupSteps: t.warmupSteps, totalSteps: t.steps, floor: 0.1 },
-      clipNorm: t.clipNorm,
-      seed: t.seed,
-      ...runLoopOptions(o, steps),
+      steps: runSteps,
+      schedule: { kind: 'cosine', peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: settings.steps, floor: 0.1 },
+      clipNorm: settings.clipNorm,
+      seed: settings.seed,
+      ...runLoopOptions(options, runSteps),
       label: `prior-${config.level}/${config.preset}`,
       resume,
       meta: {
         kind: 'prior',
         model: config,
-        train: { ...t, steps: t.steps },
-        data: { spec: resume ? String((resume.meta.data as { spec: string }).spec) : path.resolve(o.codes), layout: 'codes', train: [], val: [] },
+        train: settings,
+        data: { spec: resume ? codesSpec : path.resolve(options.codes), layout: 'codes', train: [], val: [] },
       },
     });
     return { ...result, config, parameters: prior.params.count(), backend: backend.name, out };
