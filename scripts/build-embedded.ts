@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readAudio, SAMPLE_RATE, writeWav } from '../src/audio/index';
-import { readQres } from '../src/data/qres';
+import { readQres } from './lib/qres';
 import { EMBEDDED_FORMAT, type EmbeddedEntry, type EmbeddedManifest } from '../src/data/loaders/embedded';
 import { parseCli, runCli, UsageError } from '../src/util/cli';
 import { writeFileAtomic } from '../src/util/fs';

@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readQres } from '../src/data/qres';
+import { readQres } from '../scripts/lib/qres';
 import { Rng } from '../src/util/rng';
 
 describe('Rng', () => {

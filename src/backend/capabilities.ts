@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../util/errors';
-import type { BackendName } from './index';
+import type { BackendName } from './init';
 
 /**
  * Families of ops the models use, each with the tfjs kernels its forward and backward passes run —

@@ -9,4 +9,3 @@ export { openKaggleDataset } from './loaders/kaggle';
 export { openEsc50Dataset } from './loaders/esc50';
 export { openVggSoundDataset, DEFAULT_VGGSOUND_CLASSES } from './loaders/vggsound';
 export { openEmbeddedDataset, embeddedRoot, readEmbeddedManifest, type EmbeddedManifest, type EmbeddedEntry } from './loaders/embedded';
-export { readQres, type QresEntry } from './qres';

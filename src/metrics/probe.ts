@@ -1,10 +1,10 @@
 /**
  * The numbers behind thesis Fig. 14 ("raw-audio latents separate cats from dogs, spectrogram latents
- * do not"): PCA of pooled latents to 2-D (ml-pca), the cross-validated accuracy of a linear probe
+ * do not"): PCA of pooled latents to 2-D (pca.ts), the cross-validated accuracy of a linear probe
  * (logistic regression), and the silhouette score of the two classes.
  */
-import { PCA } from 'ml-pca';
 import { Rng } from '../util/rng';
+import { pca2 } from './pca';
 
 export interface ProbeResult {
   /** 2-D PCA coordinates per example. */
@@ -84,9 +84,7 @@ export function latentProbe(features: number[][], labels: number[], options: { f
   if (features.length !== labels.length) throw new Error('latentProbe: one label per feature row');
   if (features.length < 4) throw new Error(`latentProbe needs at least 4 examples, got ${features.length}`);
   const x = standardize(features);
-  const pca = new PCA(x, { center: true, scale: false });
-  const proj = pca.predict(x, { nComponents: 2 }).to2DArray();
-  const explained = pca.getExplainedVariance();
+  const { points, explained } = pca2(x);
   // stratified folds (seeded)
   const folds = Math.min(options.folds ?? 5, ...[0, 1].map((c) => Math.max(2, labels.filter((l) => l === c).length)));
   const rng = new Rng(`probe/${options.seed ?? 0}`);
@@ -108,8 +106,8 @@ export function latentProbe(features: number[][], labels: number[], options: { f
   }
   const ones = labels.filter((l) => l === 1).length;
   return {
-    pca: proj.map((r) => [r[0] ?? 0, r[1] ?? 0] as [number, number]),
-    explained: [explained[0] ?? 0, explained[1] ?? 0],
+    pca: points,
+    explained,
     probeAccuracy: correct / x.length,
     folds,
     silhouette: silhouette(x, labels),

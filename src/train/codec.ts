@@ -20,7 +20,7 @@ import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type Train
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
 import { resumeOrRefuse, trainSettings } from './run-folder';
-import { EpochSampler } from './sampler';
+import { EpochOrder } from './epoch-order';
 
 export interface TrainCodecOptions extends RunOptions {
   kind: CodecKind;
@@ -96,7 +96,7 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
 
   const codec = new Codec(config);
   if (resume) restoreParams(codec.params, resume.weights, resume.dir);
-  const sampler = new EpochSampler(trainAudio.length);
+  const order = new EpochOrder(trainAudio.length);
   const augment = settings.augment ? DEFAULT_AUGMENT : null;
   const levels = codec.model.codebooks();
 
@@ -104,7 +104,7 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
     params: codec.params,
     nextBatch: (rng) => {
       const clips = Array.from({ length: settings.batchSize }, () =>
-        trainingClip(trainAudio[sampler.next(rng)] as Float32Array, rng, { length: config.clipSamples, augment, negatives }),
+        trainingClip(trainAudio[order.next(rng)] as Float32Array, rng, { length: config.clipSamples, augment, negatives }),
       );
       return codec.toInput(clips);
     },
@@ -140,8 +140,8 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
       }
       return { loss: loss / valClips.length, recon: recon / valClips.length };
     },
-    samplerState: () => sampler.get(),
-    restoreSampler: (s) => sampler.set(s),
+    samplerState: () => order.get(),
+    restoreSampler: (s) => order.set(s),
     parallel: {
       replica: { kind: 'codec', config },
       split: (x, parts) => {

@@ -17,7 +17,7 @@ import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { assertPriorGradients } from './parity';
 import { resumeOrRefuse, trainSettings } from './run-folder';
-import { EpochSampler } from './sampler';
+import { EpochOrder } from './epoch-order';
 
 export interface TrainPriorOptions extends RunOptions {
   level: PriorLevel;
@@ -111,7 +111,7 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
       `has ${train.sources.length} training clip(s), fewer than the batch size ${settings.batchSize}`,
     );
   }
-  const sampler = new EpochSampler(train.sources.length);
+  const order = new EpochOrder(train.sources.length);
   const S = config.sourceLength;
   const T = config.targetLength;
   interface Batch {
@@ -122,7 +122,7 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
   const task: TrainTask<Batch> = {
     params: prior.params,
     nextBatch: (rng) => {
-      const idx = Array.from({ length: settings.batchSize }, () => sampler.next(rng));
+      const idx = Array.from({ length: settings.batchSize }, () => order.next(rng));
       const src = new Int32Array(settings.batchSize * S);
       const tgt = new Int32Array(settings.batchSize * T);
       idx.forEach((k, i) => {
@@ -140,14 +140,14 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
     },
     forward: (b) => priorStep(prior, b.src, b.tgt, settings.labelSmoothing, b.dropoutSeed),
     disposeBatch: (b) => tf.dispose([b.src, b.tgt]),
-    afterStep: () => ({ epoch: sampler.epoch }),
+    afterStep: () => ({ epoch: order.epoch }),
     validate: (): Record<string, number> => {
       if (val.sources.length === 0) return {};
       const loss = teacherForcedLoss(prior, val.sources, val.targets, settings.batchSize);
       return { loss, perplexity: Math.exp(loss) };
     },
-    samplerState: () => sampler.get(),
-    restoreSampler: (s) => sampler.set(s),
+    samplerState: () => order.get(),
+    restoreSampler: (s) => order.set(s),
     parallel: {
       replica: { kind: 'prior', config, labelSmoothing: settings.labelSmoothing },
       // Each share draws its own dropout masks (seed + share index).

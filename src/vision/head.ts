@@ -47,7 +47,10 @@ export class ClassifierHead {
     return Array.from(tf.tidy(() => tf.sigmoid(this.logits(this.standardized(features))).dataSync()));
   }
 
-  /** Full-batch training; returns the loss after each step. */
+  /**
+   * Full-batch training; returns the loss after each step. Not the shared train/ loop: vision/ sits below train/, and a
+   * logistic regression on cached features needs none of its batches, schedule, checkpoints or workers.
+   */
   train(features: readonly Float32Array[], labels: readonly number[], options: { steps: number; learningRate: number }): number[] {
     const adam = new Adam();
     const vars = this.params.trainable();

@@ -1,14 +1,14 @@
 import type { Rng } from '../util/rng';
 
-interface SamplerState {
+interface EpochOrderState {
   epoch: number;
   order: number[];
   pos: number;
 }
 
 /** Epoch-wise shuffled order over n training examples; its state is part of every checkpoint. */
-export class EpochSampler {
-  private state: SamplerState = { epoch: 0, order: [], pos: 0 };
+export class EpochOrder {
+  private state: EpochOrderState = { epoch: 0, order: [], pos: 0 };
 
   constructor(private readonly n: number) {}
 
@@ -23,12 +23,12 @@ export class EpochSampler {
     return this.state.epoch;
   }
 
-  get(): SamplerState {
+  get(): EpochOrderState {
     return { ...this.state, order: [...this.state.order] };
   }
 
   set(s: unknown): void {
-    const st = s as SamplerState;
+    const st = s as EpochOrderState;
     if (!st || !Array.isArray(st.order)) throw new Error('checkpoint has no sampler state');
     this.state = { ...st, order: [...st.order] };
   }
