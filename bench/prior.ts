@@ -1,7 +1,7 @@
 /**
  * npm run bench:prior [-- --backend NAME --batch 4 --src 900 --tgt 900 --repeats 1 --sample-tokens 32]
  * The thesis prior (6+12 layers, d_model 100): one training step (batch 4, 900 → 901 tokens as
- * measured in FACTS.md), and sampling speed with and without the KV cache — each next to the
+ * measured in docs/FACTS.md), and sampling speed with and without the KV cache — each next to the
  * PyTorch twin (bench/twins/prior_twin.py) in the same run.
  */
 import * as tf from '@tensorflow/tfjs';

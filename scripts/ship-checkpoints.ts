@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     '| folder | command | data | steps | backend | wall time | final metrics |',
     '|---|---|---|---|---|---|---|',
     ...rows,
-    '| `checkpoints/darknet-tiny` | (pretrained, see NOTICE.md) | ImageNet-1k | – | – | – | zero-shot cat/dog 81.5 % on the shared val photos (measured in FACTS.md) |',
+    '| `checkpoints/darknet-tiny` | (pretrained, see NOTICE.md) | ImageNet-1k | – | – | – | zero-shot cat/dog 81.5 % on the shared val photos (measured in docs/FACTS.md) |',
     '',
     'The codec and priors use the `quick` presets: the thesis presets need a GPU for their 10,920 / 10,080 steps',
     '(see the benchmarks). All were trained on the CPU (wasm backend, 1 thread) of a 2-core machine.',

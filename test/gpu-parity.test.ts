@@ -1,7 +1,7 @@
 /**
  * Gradient parity on a WebGPU adapter: a tiny codec's and a tiny prior's gradients against the cpu
  * backend's. Runs on whatever adapter Dawn finds — a GPU, or Mesa llvmpipe through Dawn's OpenGL ES
- * backend on CPU machines (where tfjs' own prior gradients are known to be wrong, FACTS.md). Skipped
+ * backend on CPU machines (where tfjs' own prior gradients are known to be wrong, docs/FACTS.md). Skipped
  * only when no WebGPU adapter can start. `npm run test:gpu-parity` runs this file alone.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -40,7 +40,7 @@ export const KNOWN_ISSUES: ReadonlyArray<{ backend: BackendName; what: string; s
   {
     backend: 'webgpu',
     what: 'transformer prior gradients differ from cpu and finite differences (max rel. diff 0.75); codec gradients agree',
-    source: 'shared/FACTS.md (tfjs 4.22, Dawn on H100 and llvmpipe); checked by the gradient-parity test',
+    source: 'docs/FACTS.md (tfjs 4.22, Dawn on H100 and llvmpipe); checked by the gradient-parity test',
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * Gradient parity: a tiny model's gradients on the backend in use against the same model's on the
- * cpu backend. tfjs-webgpu computes the prior's loss right but its gradients wrong (FACTS.md);
+ * cpu backend. tfjs-webgpu computes the prior's loss right but its gradients wrong (docs/FACTS.md);
  * training refuses a backend that fails this check instead of silently learning garbage.
  */
 import * as tf from '@tensorflow/tfjs';
