@@ -83,8 +83,8 @@ function fastUnpack(args: { inputs: { value: tf.TensorInfo }; attrs: { axis: num
   for (let i = 0; i < (value.shape[axis] as number); i++) {
     const begin = new Array<number>(rank).fill(0);
     begin[axis] = i;
-    const o = fastSlice({ inputs: { x: value }, attrs: { begin, size }, backend: args.backend });
-    outs.push({ dataId: o.dataId, dtype: o.dtype, shape: outShape });
+    const sliced = fastSlice({ inputs: { x: value }, attrs: { begin, size }, backend: args.backend });
+    outs.push({ dataId: sliced.dataId, dtype: sliced.dtype, shape: outShape });
   }
   return outs;
 }

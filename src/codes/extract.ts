@@ -30,11 +30,11 @@ export interface ExtractResult {
   usage: { top: number | null; bottom: number };
 }
 
-export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
-  const { codec, dir, step, config } = await loadCodec(o.codec);
+export async function extractCodes(request: ExtractOptions): Promise<ExtractResult> {
+  const { codec, dir, step, config } = await loadCodec(request.codec);
   try {
     const ck = await loadCheckpoint<CodecConfig>(dir, 'codec');
-    const ds = await openDataset(o.data);
+    const ds = await openDataset(request.data);
     // Same split as the codec when it was trained on this dataset; else a seeded split.
     const codecSplit = ck.meta.data && ck.meta.data.layout === ds.layout ? new Set(ck.meta.data.val) : null;
     const valIds = codecSplit ?? new Set(splitDataset(ds).val.map((i) => i.id));
@@ -42,7 +42,7 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
     const top: Int32Array[] = [];
     const bottom: Int32Array[] = [];
     const pending: Array<{ clip: Float32Array; info: ClipCodesInfo }> = [];
-    const batch = o.batchSize ?? 8;
+    const batch = request.batchSize ?? 8;
     const flush = () => {
       if (pending.length === 0) return;
       const codes = codec.encode(
@@ -57,7 +57,7 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
     let done = 0;
     for (const item of ds.items as AudioItem[]) {
       const ex = await loadExample(item);
-      const clips = evaluationClips(ex.audio, { length: config.clipSamples, mode: o.mode ?? 'segments' });
+      const clips = evaluationClips(ex.audio, { length: config.clipSamples, mode: request.mode ?? 'segments' });
       clips.forEach((clip, segment) =>
         pending.push({
           clip,
@@ -65,7 +65,7 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
         }),
       );
       if (pending.length >= batch) flush();
-      o.onProgress?.(++done, ds.items.length);
+      request.onProgress?.(++done, ds.items.length);
     }
     flush();
     const lengths = codec.codeLengths;
@@ -73,13 +73,19 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
       format: 'soundtrack-lab/codes',
       version: 1,
       codec: { checkpoint: path.resolve(dir), kind: config.kind, preset: config.preset, step, codebookSize: config.vqvae.codebook.size },
-      dataset: { spec: o.data, layout: ds.layout, classes: ds.classes },
+      dataset: { spec: request.data, layout: ds.layout, classes: ds.classes },
       lengths,
       clips: infos,
     };
-    await writeCodes(o.out, { meta, top: codec.model.top ? top : null, bottom });
+    await writeCodes(request.out, { meta, top: codec.model.top ? top : null, bottom });
     const usage = codec.usage({ top: codec.model.top ? top : null, bottom });
-    return { out: o.out, clips: infos.length, recordings: ds.items.length, lengths, usage: { top: usage.top?.usage ?? null, bottom: usage.bottom.usage } };
+    return {
+      out: request.out,
+      clips: infos.length,
+      recordings: ds.items.length,
+      lengths,
+      usage: { top: usage.top?.usage ?? null, bottom: usage.bottom.usage },
+    };
   } finally {
     codec.dispose();
   }

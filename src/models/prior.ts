@@ -207,9 +207,9 @@ export class Prior {
     const q = this.dense(x, tf.slice(w, [0, 0], [d, d]), tf.slice(bias, [0], [d]));
     const k = this.dense(kv, tf.slice(w, [0, d], [d, d]), tf.slice(bias, [d], [d]));
     const v = this.dense(kv, tf.slice(w, [0, 2 * d], [d, d]), tf.slice(bias, [2 * d], [d]));
-    const o = attention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), { ...mask, chunk: this.config.attentionChunk });
+    const attended = attention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), { ...mask, chunk: this.config.attentionChunk });
     const out = this.lin(`${n}.out_proj`);
-    return this.dense(this.mergeHeads(o, x.shape[0]), out.w, out.b);
+    return this.dense(this.mergeHeads(attended, x.shape[0]), out.w, out.b);
   }
 
   /** linear1 → ReLU → dropout → linear2, as one op that keeps only its input and hidden layer (ops/feed-forward.ts). */

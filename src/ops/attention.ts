@@ -25,29 +25,29 @@ export interface AttentionOptions {
 }
 
 /** Additive mask [n, tk] for query rows [start, start + n), or null when nothing is masked. */
-function maskTensor(o: AttentionOptions, start: number, n: number, tq: number, tk: number): tf.Tensor2D | null {
-  if (isFull(o, tq, tk)) return null;
-  return tf.tensor2d(maskRows(keyRange(o, tq, tk), start, n, tk), [n, tk]);
+function maskTensor(attn: AttentionOptions, start: number, n: number, tq: number, tk: number): tf.Tensor2D | null {
+  if (isFull(attn, tq, tk)) return null;
+  return tf.tensor2d(maskRows(keyRange(attn, tq, tk), start, n, tk), [n, tk]);
 }
 
-export function attentionReference(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions): tf.Tensor3D {
+export function attentionReference(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, attn: AttentionOptions): tf.Tensor3D {
   return tf.tidy(() => {
     const scale = 1 / Math.sqrt(q.shape[2]);
     let s = tf.mul(tf.matMul(q, k, false, true), scale);
-    const mask = maskTensor(o, 0, q.shape[1], q.shape[1], k.shape[1]);
+    const mask = maskTensor(attn, 0, q.shape[1], q.shape[1], k.shape[1]);
     if (mask) s = tf.add(s, mask);
     return tf.matMul(tf.softmax(s), v) as tf.Tensor3D;
   });
 }
 
 /** Attention on the CPU backends: hand-written loops over Float32Arrays (see attention-cpu.ts). */
-function attentionOnCpu(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions): tf.Tensor3D {
+function attentionOnCpu(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, attn: AttentionOptions): tf.Tensor3D {
   const [bh, tq, d] = q.shape;
   const tk = k.shape[1];
   const dv = v.shape[2];
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qq, kk, vv] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-    const range = keyRange(o, tq, tk);
+    const range = keyRange(attn, tq, tk);
     const fwd = attentionForwardCpu(qq.dataSync() as Float32Array, kk.dataSync() as Float32Array, vv.dataSync() as Float32Array, bh, tq, tk, d, dv, range);
     const out = tf.tensor3d(fwd.out, [bh, tq, dv]);
     const lse = tf.tensor2d(fwd.lse, [bh, tq]);
@@ -84,20 +84,20 @@ export type AttentionImpl = 'auto' | 'cpu' | 'ops' | 'blocks';
  * JS loops for local windows (little work per query), per-head blocks for full attention (the
  * thesis preset), where XNNPACK's 2-D matMul does the heavy products.
  */
-export function attentionImpl(o: AttentionOptions, tk: number, backend = tf.getBackend()): Exclude<AttentionImpl, 'auto'> {
+export function attentionImpl(attn: AttentionOptions, tk: number, backend = tf.getBackend()): Exclude<AttentionImpl, 'auto'> {
   if (backend === 'cpu') return 'cpu';
-  if (backend === 'wasm') return o.window !== null && o.window !== undefined && o.window < Math.min(tk, 256) ? 'cpu' : 'blocks';
+  if (backend === 'wasm') return attn.window !== null && attn.window !== undefined && attn.window < Math.min(tk, 256) ? 'cpu' : 'blocks';
   return 'ops';
 }
 
 /**
  * Memory-efficient attention (see {@link attentionImpl} for which implementation runs); every one
- * recomputes the probabilities in the backward pass. `o.impl` forces one.
+ * recomputes the probabilities in the backward pass. `attn.impl` forces one.
  */
-export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions & { impl?: AttentionImpl }): tf.Tensor3D {
-  const impl = !o.impl || o.impl === 'auto' ? attentionImpl(o, k.shape[1]) : o.impl;
-  if (impl === 'cpu') return attentionOnCpu(q, k, v, o);
-  return attentionChunked(q, k, v, o, impl === 'blocks');
+export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, attn: AttentionOptions & { impl?: AttentionImpl }): tf.Tensor3D {
+  const impl = !attn.impl || attn.impl === 'auto' ? attentionImpl(attn, k.shape[1]) : attn.impl;
+  if (impl === 'cpu') return attentionOnCpu(q, k, v, attn);
+  return attentionChunked(q, k, v, attn, impl === 'blocks');
 }
 
 /**
@@ -112,13 +112,13 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: Att
  * transposed operands ~1 GFLOPS, while a plain 2-D matMul goes through XNNPACK (5–15 GFLOPS); the
  * Softmax kernel is also ~5× faster than Exp there. Otherwise ('ops', GPU backends) one batched matMul.
  */
-function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions, perHeadProducts: boolean): tf.Tensor3D {
+function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, attn: AttentionOptions, perHeadProducts: boolean): tf.Tensor3D {
   const [bh, tq, d] = q.shape;
   const tk = k.shape[1];
   const dv = v.shape[2];
   const scale = 1 / Math.sqrt(d);
-  const range = keyRange(o, tq, tk);
-  const size = Math.max(1, o.chunk ?? 256);
+  const range = keyRange(attn, tq, tk);
+  const size = Math.max(1, attn.chunk ?? 256);
   interface Block {
     start: number;
     n: number;

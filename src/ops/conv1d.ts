@@ -22,10 +22,10 @@ export interface Conv1dOptions {
   padding?: number;
 }
 
-export function conv1dOutputLength(length: number, kernel: number, o: Conv1dOptions = {}): number {
-  const s = o.stride ?? 1;
-  const d = o.dilation ?? 1;
-  const p = o.padding ?? 0;
+export function conv1dOutputLength(length: number, kernel: number, conv: Conv1dOptions = {}): number {
+  const s = conv.stride ?? 1;
+  const d = conv.dilation ?? 1;
+  const p = conv.padding ?? 0;
   return Math.floor((length + 2 * p - d * (kernel - 1) - 1) / s) + 1;
 }
 
@@ -33,14 +33,14 @@ export function conv1dOutputLength(length: number, kernel: number, o: Conv1dOpti
  * Reference conv1d in plain taped tfjs ops (autodiff through pad/slice/concat/matMul).
  * y[b, t, :] = bias + Σ_j x[b, stride·t + dilation·j − padding, :] · weight[j]  (zero outside x).
  */
-export function conv1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, o: Conv1dOptions = {}): tf.Tensor3D {
-  const s = o.stride ?? 1;
-  const d = o.dilation ?? 1;
-  const p = o.padding ?? 0;
+export function conv1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, conv: Conv1dOptions = {}): tf.Tensor3D {
+  const s = conv.stride ?? 1;
+  const d = conv.dilation ?? 1;
+  const p = conv.padding ?? 0;
   const [batch, length, cin] = x.shape;
   const [kernel, wcin, cout] = weight.shape;
   if (wcin !== cin) throw new Error(`conv1d: input has ${cin} channels, weight expects ${wcin}`);
-  const tout = conv1dOutputLength(length, kernel, o);
+  const tout = conv1dOutputLength(length, kernel, conv);
   if (tout < 1) throw new Error(`conv1d: input of length ${length} is too short for kernel ${kernel} (dilation ${d}, padding ${p})`);
   return tf.tidy(() => {
     // Pad so that the folded length covers every tap: stride·(tout − 1) + d·(kernel − 1) + 1 samples.
@@ -74,9 +74,14 @@ export function conv1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Te
  * kernel − 2·padding = stride, so the output is exactly stride × longer (e.g. kernel 4, stride 2,
  * padding 1, as in VQ-VAE-2).
  */
-export function convTranspose1dReference(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, o: { stride: number; padding: number }): tf.Tensor3D {
-  const s = o.stride;
-  const p = o.padding;
+export function convTranspose1dReference(
+  x: tf.Tensor3D,
+  weight: tf.Tensor3D,
+  bias: tf.Tensor1D | null,
+  conv: { stride: number; padding: number },
+): tf.Tensor3D {
+  const s = conv.stride;
+  const p = conv.padding;
   const [batch, length, cin] = x.shape;
   const [kernel, wcin, cout] = weight.shape;
   if (wcin !== cin) throw new Error(`convTranspose1d: input has ${cin} channels, weight expects ${wcin}`);
@@ -203,15 +208,15 @@ function correlate(xp: tf.Tensor3D, dy: tf.Tensor3D, kernel: number, stride: num
 }
 
 /** y[b, t, :] = bias + Σ_j x[b, stride·t + dilation·j − padding, :] · weight[j]  (zero outside x). */
-export function conv1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, o: Conv1dOptions = {}): tf.Tensor3D {
-  const s = o.stride ?? 1;
-  const d = o.dilation ?? 1;
-  const p = o.padding ?? 0;
-  if (s > 1 && d > 1) return conv1dReference(x, weight, bias, o); // tfjs kernels take one or the other
+export function conv1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, conv: Conv1dOptions = {}): tf.Tensor3D {
+  const s = conv.stride ?? 1;
+  const d = conv.dilation ?? 1;
+  const p = conv.padding ?? 0;
+  if (s > 1 && d > 1) return conv1dReference(x, weight, bias, conv); // tfjs kernels take one or the other
   const [batch, length, cin] = x.shape;
   const [kernel, wcin, cout] = weight.shape;
   if (wcin !== cin) throw new Error(`conv1d: input has ${cin} channels, weight expects ${wcin}`);
-  const tout = conv1dOutputLength(length, kernel, o);
+  const tout = conv1dOutputLength(length, kernel, conv);
   if (tout < 1) throw new Error(`conv1d: input of length ${length} is too short for kernel ${kernel} (dilation ${d}, padding ${p})`);
   // Padded length actually read by the kernel (a strided conv may leave a tail unread).
   const used = s * (tout - 1) + d * (kernel - 1) + 1;
@@ -250,9 +255,9 @@ export function conv1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | 
  * Transposed convolution (learned ×stride upsampling): y[b, stride·t + j − padding, :] += x[b, t, :] · weight[j].
  * Requires kernel − 2·padding = stride, so the output is exactly stride × longer (VQ-VAE-2: kernel 4, stride 2, padding 1).
  */
-export function convTranspose1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, o: { stride: number; padding: number }): tf.Tensor3D {
-  const s = o.stride;
-  const p = o.padding;
+export function convTranspose1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | null, conv: { stride: number; padding: number }): tf.Tensor3D {
+  const s = conv.stride;
+  const p = conv.padding;
   const [batch, length, cin] = x.shape;
   const [kernel, wcin, cout] = weight.shape;
   if (wcin !== cin) throw new Error(`convTranspose1d: input has ${cin} channels, weight expects ${wcin}`);

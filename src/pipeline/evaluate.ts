@@ -30,7 +30,7 @@ export interface CodecReport {
 }
 
 /** Load a codec checkpoint and evaluate it on a dataset's validation (or all) recordings. */
-export async function evaluateCodecCheckpoint(o: {
+export async function evaluateCodecCheckpoint(request: {
   codec: string;
   data: string;
   split?: 'val' | 'all';
@@ -44,11 +44,11 @@ export async function evaluateCodecCheckpoint(o: {
   const { loadExamples, splitDataset } = await import('../data/dataset');
   const { evaluationClips } = await import('../data/batches');
   const { Codec } = await import('../models/codec');
-  const { codec, dir, step, config } = await loadCodec(o.codec);
+  const { codec, dir, step, config } = await loadCodec(request.codec);
   try {
     const ck = await loadCheckpoint<typeof config>(dir, 'codec');
-    const ds = await openDataset(o.data);
-    const split = o.split ?? 'val';
+    const ds = await openDataset(request.data);
+    const split = request.split ?? 'val';
     let items = ds.items;
     if (split === 'val') {
       const val = ck.meta.data && ck.meta.data.layout === ds.layout ? new Set(ck.meta.data.val) : new Set(splitDataset(ds).val.map((i) => i.id));
@@ -58,16 +58,16 @@ export async function evaluateCodecCheckpoint(o: {
     const clips: Float32Array[] = [];
     const labels: number[] = [];
     for (const ex of examples) {
-      for (const c of evaluationClips(ex.audio, { length: config.clipSamples, mode: o.mode ?? 'center' })) {
+      for (const c of evaluationClips(ex.audio, { length: config.clipSamples, mode: request.mode ?? 'center' })) {
         clips.push(c);
         labels.push(ex.label);
       }
     }
-    if (clips.length < 2) throw new Error(`${o.data}: only ${clips.length} ${split} clip(s); FAD needs at least 2`);
-    const opts = o.embedder ? { embedder: o.embedder } : {};
+    if (clips.length < 2) throw new Error(`${request.data}: only ${clips.length} ${split} clip(s); FAD needs at least 2`);
+    const opts = request.embedder ? { embedder: request.embedder } : {};
     const trained = await evaluateCodec(codec, clips, labels, opts);
     let untrained: CodecEvaluation | null = null;
-    if (o.compareUntrained) {
+    if (request.compareUntrained) {
       const fresh = new Codec(config);
       try {
         untrained = await evaluateCodec(fresh, clips, labels, opts);
@@ -75,7 +75,7 @@ export async function evaluateCodecCheckpoint(o: {
         fresh.dispose();
       }
     }
-    return { checkpoint: dir, kind: config.kind, preset: config.preset, step, data: o.data, split, trained, untrained };
+    return { checkpoint: dir, kind: config.kind, preset: config.preset, step, data: request.data, split, trained, untrained };
   } finally {
     codec.dispose();
   }
@@ -92,18 +92,18 @@ export interface GenerationReport {
 
 export async function evaluateGeneration(
   models: SoundModels,
-  o: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number },
+  request: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number },
 ): Promise<GenerationReport> {
-  const n = o.perClass ?? 8;
-  const clf = await trainAudioClassifier(o.data, o.seed ?? 0);
-  const ds = await openDataset(o.data);
+  const n = request.perClass ?? 8;
+  const clf = await trainAudioClassifier(request.data, request.seed ?? 0);
+  const ds = await openDataset(request.data);
   const real = await loadExamples(ds.items);
   const perClass: GenerationReport['perClass'] = [];
   let seconds = 0;
   for (const [label, className] of ds.classes.entries()) {
     if (label > 1) break;
     const t0 = performance.now();
-    const r = await soundForClass(models, label, { ...o.sampling, clips: n, seed: `${o.seed ?? 0}/eval/${className}` });
+    const r = await soundForClass(models, label, { ...request.sampling, clips: n, seed: `${request.seed ?? 0}/eval/${className}` });
     seconds += (performance.now() - t0) / 1000;
     const pred = clf.predict(await clipFeatures(r.clips));
     const realClips = real.filter((e) => e.label === label).flatMap((e) => evaluationClips(e.audio, { mode: 'center' }));
@@ -111,11 +111,11 @@ export async function evaluateGeneration(
       className,
       generated: r.clips.length,
       classifiedAsAsked: pred.filter((p) => p === label).length / r.clips.length,
-      fad: await fad(realClips, r.clips, melStatsEmbedder, { reference: `real ${className} clips (${o.data})`, test: `generated ${className} clips` }),
+      fad: await fad(realClips, r.clips, melStatsEmbedder, { reference: `real ${className} clips (${request.data})`, test: `generated ${className} clips` }),
     });
   }
   return {
-    data: o.data,
+    data: request.data,
     audioClassifier: { trainClips: clf.trainClips, heldOutClips: clf.heldOutClips, heldOutAccuracy: clf.heldOutAccuracy },
     perClass,
     fidelity: perClass.reduce((a, c) => a + c.classifiedAsAsked, 0) / Math.max(1, perClass.length),

@@ -68,34 +68,34 @@ async function tempPathBeside(out: string, ext: string): Promise<string> {
   return path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp${ext}`);
 }
 
-export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+export async function generate(request: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
-  const outExt = path.extname(o.out).toLowerCase();
-  const image = isImageFile(o.input);
-  const video = !image && isVideoFile(o.input);
+  const outExt = path.extname(request.out).toLowerCase();
+  const image = isImageFile(request.input);
+  const video = !image && isVideoFile(request.input);
   if (!image && !video)
-    throw new InputError(o.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
-  if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(o.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
-  if (outExt === '.mp4' && !video) throw new InputError(o.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
-  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className))
-    throw new InputError(o.input, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
-  const info = video ? await probeMedia(o.input) : null;
-  if (video && !info?.video) throw new InputError(o.input, 'no-audio-stream', 'has no video stream');
-  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(o.input, 'empty', 'the video has zero length');
+    throw new InputError(request.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
+  if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(request.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
+  if (outExt === '.mp4' && !video) throw new InputError(request.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
+  if (request.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(request.className))
+    throw new InputError(request.input, 'bad-argument', `unknown class '${request.className}' (choose ${CLASS_NAMES.join(' or ')})`);
+  const info = video ? await probeMedia(request.input) : null;
+  if (video && !info?.video) throw new InputError(request.input, 'no-audio-stream', 'has no video stream');
+  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(request.input, 'empty', 'the video has zero length');
 
   // models
   const tl = performance.now();
   const sound =
-    o.loaded?.sound ??
+    request.loaded?.sound ??
     (await loadSoundModels({
-      codec: o.models?.codec ?? shippedPath('codec'),
-      top: o.models?.top ?? shippedPath('top'),
-      bottom: o.models?.bottom ?? shippedPath('bottom'),
+      codec: request.models?.codec ?? shippedPath('codec'),
+      top: request.models?.top ?? shippedPath('top'),
+      bottom: request.models?.bottom ?? shippedPath('bottom'),
     }));
-  let classifier = o.loaded?.classifier ?? null;
+  let classifier = request.loaded?.classifier ?? null;
   try {
-    if (!classifier && o.className === undefined) {
-      const head = o.models?.classifier === undefined ? await defaultClassifier() : o.models.classifier;
+    if (!classifier && request.className === undefined) {
+      const head = request.models?.classifier === undefined ? await defaultClassifier() : request.models.classifier;
       classifier = await CatDogClassifier.load(head);
     }
     const load = (performance.now() - tl) / 1000;
@@ -106,16 +106,19 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     let confidence: number | null = null;
     let videoPrediction: VideoPrediction | null = null;
     let labelSource: string;
-    if (o.className !== undefined) {
-      label = CLASS_NAMES.indexOf(o.className as (typeof CLASS_NAMES)[number]);
+    if (request.className !== undefined) {
+      label = CLASS_NAMES.indexOf(request.className as (typeof CLASS_NAMES)[number]);
       labelSource = '--class';
     } else if (image) {
-      const p = await (classifier as CatDogClassifier).classifyImage(o.input);
+      const p = await (classifier as CatDogClassifier).classifyImage(request.input);
       label = p.label;
       confidence = p.probability;
       labelSource = (classifier as CatDogClassifier).mode;
     } else {
-      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(o.input, { ...(o.fps ? { fps: o.fps } : {}), vote: o.vote ?? 'median' });
+      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(request.input, {
+        ...(request.fps ? { fps: request.fps } : {}),
+        vote: request.vote ?? 'median',
+      });
       label = videoPrediction.label;
       confidence = videoPrediction.probability;
       labelSource = `${(classifier as CatDogClassifier).mode}, ${videoPrediction.vote} of ${videoPrediction.frames.length} frames`;
@@ -125,20 +128,20 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     // sound
     const sr = sound.codec.config.sampleRate;
     const clipSeconds = sound.codec.config.clipSamples / sr;
-    const fade = Math.round((o.crossfadeSeconds ?? 0.25) * sr);
+    const fade = Math.round((request.crossfadeSeconds ?? 0.25) * sr);
     const wanted = video ? (info?.durationSeconds as number) : clipSeconds;
     const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.codec.config.clipSamples - fade)));
-    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, ...sampling } = o;
+    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, ...sampling } = request;
     const r = await soundForClass(sound, label, { ...sampling, clips: n });
     let audio = joinWithCrossfades(r.clips, fade);
     if (video) audio = audio.slice(0, Math.round(wanted * sr));
 
     // write (temp file + rename: no partial output)
     const tw = performance.now();
-    if (outExt === '.wav') await writeWav(o.out, audio, sr, 'pcm16');
+    if (outExt === '.wav') await writeWav(request.out, audio, sr, 'pcm16');
     else {
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'soundtrack-mux-'));
-      const tmp = await tempPathBeside(o.out, '.mp4');
+      const tmp = await tempPathBeside(request.out, '.mp4');
       try {
         // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
         const wav = path.join(dir, 'track.wav');
@@ -149,7 +152,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
             'error',
             '-y',
             '-i',
-            o.input,
+            request.input,
             '-i',
             wav,
             '-map',
@@ -167,9 +170,9 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
             '+faststart',
             tmp,
           ],
-          o.input,
+          request.input,
         );
-        await fsp.rename(tmp, o.out);
+        await fsp.rename(tmp, request.out);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
         await fsp.rm(tmp, { force: true });
@@ -177,7 +180,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     }
     const write = (performance.now() - tw) / 1000;
     return {
-      out: o.out,
+      out: request.out,
       label,
       className: CLASS_NAMES[label] as string,
       confidence,
@@ -197,7 +200,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       },
     };
   } finally {
-    if (!o.loaded?.sound) disposeSoundModels(sound);
-    if (!o.loaded?.classifier) classifier?.dispose();
+    if (!request.loaded?.sound) disposeSoundModels(sound);
+    if (!request.loaded?.classifier) classifier?.dispose();
   }
 }

@@ -15,12 +15,12 @@ export interface SampleStats {
   tokensPerSecond: number;
 }
 
-function resolve(o: SamplingOptions) {
+function resolve(sampling: SamplingOptions) {
   return {
-    topK: o.topK ?? DEFAULT_SAMPLING.topK,
-    topP: o.topP ?? DEFAULT_SAMPLING.topP,
-    temperature: o.temperature ?? DEFAULT_SAMPLING.temperature,
-    guidance: o.guidance ?? DEFAULT_SAMPLING.guidance,
+    topK: sampling.topK ?? DEFAULT_SAMPLING.topK,
+    topP: sampling.topP ?? DEFAULT_SAMPLING.topP,
+    temperature: sampling.temperature ?? DEFAULT_SAMPLING.temperature,
+    guidance: sampling.guidance ?? DEFAULT_SAMPLING.guidance,
   };
 }
 
@@ -38,11 +38,11 @@ export function sampleWithCache(
   sources: tf.Tensor2D,
   options: SamplingOptions & { length?: number; unconditional?: tf.Tensor2D; weights?: PriorWeights } = {},
 ): { codes: Int32Array[]; stats: SampleStats } {
-  const o = resolve(options);
+  const sampling = resolve(options);
   const length = options.length ?? prior.config.targetLength;
   const weights = options.weights ?? new PriorWeights(prior);
   const mem = encodeSources(prior, sources);
-  const memU = options.unconditional && o.guidance !== 1 ? encodeSources(prior, options.unconditional) : null;
+  const memU = options.unconditional && sampling.guidance !== 1 ? encodeSources(prior, options.unconditional) : null;
   const K = prior.config.codes;
   const t0 = performance.now();
   const codes = mem.map((m, i) => {
@@ -53,8 +53,8 @@ export function sampleWithCache(
     let token = prior.vocab.start;
     for (let t = 0; t < length; t++) {
       const cond = dec.step(token);
-      const logits = decU ? guide(cond, decU.step(token), o.guidance, K) : cond;
-      token = pickToken(logits, K, o, rng);
+      const logits = decU ? guide(cond, decU.step(token), sampling.guidance, K) : cond;
+      token = pickToken(logits, K, sampling, rng);
       out[t] = token;
     }
     return out;
@@ -73,7 +73,7 @@ export function sampleFullRecompute(
   sources: tf.Tensor2D,
   options: SamplingOptions & { length?: number; unconditional?: tf.Tensor2D } = {},
 ): { codes: Int32Array[]; stats: SampleStats } {
-  const o = resolve(options);
+  const sampling = resolve(options);
   const length = options.length ?? prior.config.targetLength;
   const K = prior.config.codes;
   const V = prior.vocab.size;
@@ -81,7 +81,7 @@ export function sampleFullRecompute(
   const t0 = performance.now();
   const prefix: number[][] = Array.from({ length: b }, () => [prior.vocab.start]);
   const rngs = Array.from({ length: b }, (_, i) => itemRng(options.seed, i));
-  const guided = options.unconditional && o.guidance !== 1;
+  const guided = options.unconditional && sampling.guidance !== 1;
   for (let t = 0; t < length; t++) {
     const tgt = tf.tensor2d(prefix.flat(), [b, t + 1], 'int32');
     const pick = (src: tf.Tensor2D): Float32Array => {
@@ -95,8 +95,8 @@ export function sampleFullRecompute(
     tgt.dispose();
     for (let i = 0; i < b; i++) {
       const cond = last.subarray(i * V, (i + 1) * V);
-      const logits = lastU ? guide(cond, lastU.subarray(i * V, (i + 1) * V), o.guidance, K) : cond;
-      (prefix[i] as number[]).push(pickToken(Float32Array.from(logits), K, o, rngs[i] as Rng));
+      const logits = lastU ? guide(cond, lastU.subarray(i * V, (i + 1) * V), sampling.guidance, K) : cond;
+      (prefix[i] as number[]).push(pickToken(Float32Array.from(logits), K, sampling, rngs[i] as Rng));
     }
   }
   const seconds = (performance.now() - t0) / 1000;

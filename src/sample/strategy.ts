@@ -26,8 +26,8 @@ export function guide(cond: Float32Array, uncond: Float32Array, g: number, n: nu
 }
 
 /** Pick a token among the first `n` logits (the codes; special tokens are never sampled). */
-export function pickToken(logits: Float32Array, n: number, o: Required<Omit<SamplingOptions, 'seed' | 'guidance'>>, rng: Rng): number {
-  if (o.temperature === 0) {
+export function pickToken(logits: Float32Array, n: number, sampling: Required<Omit<SamplingOptions, 'seed' | 'guidance'>>, rng: Rng): number {
+  if (sampling.temperature === 0) {
     let best = 0;
     for (let i = 1; i < n; i++) if ((logits[i] as number) > (logits[best] as number)) best = i;
     return best;
@@ -35,19 +35,19 @@ export function pickToken(logits: Float32Array, n: number, o: Required<Omit<Samp
   // candidates sorted by logit (descending); top-k cut
   const idx = Array.from({ length: n }, (_, i) => i);
   idx.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
-  const k = o.topK > 0 ? Math.min(o.topK, n) : n;
+  const k = sampling.topK > 0 ? Math.min(sampling.topK, n) : n;
   const kept = idx.slice(0, k);
   const maxLogit = logits[kept[0] as number] as number;
-  const probs = kept.map((i) => Math.exp(((logits[i] as number) - maxLogit) / o.temperature));
+  const probs = kept.map((i) => Math.exp(((logits[i] as number) - maxLogit) / sampling.temperature));
   let total = probs.reduce((a, b) => a + b, 0);
   let count = kept.length;
-  if (o.topP < 1) {
+  if (sampling.topP < 1) {
     let acc = 0;
     count = 0;
     while (count < kept.length) {
       acc += (probs[count] as number) / total;
       count++;
-      if (acc >= o.topP) break;
+      if (acc >= sampling.topP) break;
     }
     total = probs.slice(0, count).reduce((a, b) => a + b, 0);
   }

@@ -41,7 +41,7 @@ export function chromePath(): string | null {
 interface Browser {
   newPage(): Promise<{
     setContent(html: string): Promise<void>;
-    addScriptTag(o: { path: string }): Promise<unknown>;
+    addScriptTag(tag: { path: string }): Promise<unknown>;
     evaluate<T>(fn: string): Promise<T>;
     close(): Promise<void>;
   }>;
@@ -54,7 +54,10 @@ async function getBrowser(): Promise<Browser | null> {
   if (!exe) return null;
   browser ??= (async () => {
     try {
-      const mod = (await import('puppeteer-core')) as unknown as { launch(o: object): Promise<Browser>; default?: { launch(o: object): Promise<Browser> } };
+      const mod = (await import('puppeteer-core')) as unknown as {
+        launch(launchOptions: object): Promise<Browser>;
+        default?: { launch(launchOptions: object): Promise<Browser> };
+      };
       const launch = mod.launch ?? mod.default?.launch;
       if (!launch) return null;
       const b = await launch({

@@ -80,24 +80,24 @@ export function messageOutput(m: Message, outputs: Output[]): Output | null {
       return { output_type: 'stream', name, text: String(c['text']) };
     }
     case 'display_data': {
-      const o: Output = { output_type: 'display_data', data: c['data'] as Record<string, unknown>, metadata: meta() };
-      outputs.push(o);
-      return o;
+      const output: Output = { output_type: 'display_data', data: c['data'] as Record<string, unknown>, metadata: meta() };
+      outputs.push(output);
+      return output;
     }
     case 'execute_result': {
-      const o: Output = {
+      const output: Output = {
         output_type: 'execute_result',
         data: c['data'] as Record<string, unknown>,
         metadata: meta(),
         execution_count: Number(c['execution_count']),
       };
-      outputs.push(o);
-      return o;
+      outputs.push(output);
+      return output;
     }
     case 'error': {
-      const o: Output = { output_type: 'error', ename: String(c['ename']), evalue: String(c['evalue']), traceback: (c['traceback'] as string[]) ?? [] };
-      outputs.push(o);
-      return o;
+      const output: Output = { output_type: 'error', ename: String(c['ename']), evalue: String(c['evalue']), traceback: (c['traceback'] as string[]) ?? [] };
+      outputs.push(output);
+      return output;
     }
     default:
       return null;

@@ -145,7 +145,7 @@ export class TslabKernel {
   }
 
   /** Execute code; `onOutput` sees each output as it arrives (for live progress). */
-  async execute(code: string, onOutput?: (o: Output) => void, timeoutMs = 3_600_000): Promise<ExecuteResult> {
+  async execute(code: string, onOutput?: (output: Output) => void, timeoutMs = 3_600_000): Promise<ExecuteResult> {
     if (!this.shell) throw new Error('kernel not started');
     const outputs: Output[] = [];
     let error: ExecuteResult['error'] = null;
@@ -154,10 +154,10 @@ export class TslabKernel {
     const done = new Promise<void>((r) => (idle = r));
     const listener = (m: Message) => {
       if (m.parent_header.msg_id !== msgId) return;
-      const o = messageOutput(m, outputs);
-      if (o?.output_type === 'error') error = { ename: o.ename, evalue: o.evalue, traceback: o.traceback };
+      const output = messageOutput(m, outputs);
+      if (output?.output_type === 'error') error = { ename: output.ename, evalue: output.evalue, traceback: output.traceback };
       if (m.header.msg_type === 'status' && m.content['execution_state'] === 'idle') idle();
-      if (o) onOutput?.(o);
+      if (output) onOutput?.(output);
     };
     this.iopubListeners.add(listener);
     try {

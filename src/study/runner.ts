@@ -33,9 +33,9 @@ export interface RunNotebookResult {
   seconds: number;
 }
 
-export async function runNotebook(file: string, o: RunNotebookOptions): Promise<RunNotebookResult> {
+export async function runNotebook(file: string, options: RunNotebookOptions): Promise<RunNotebookResult> {
   const nb = await readNotebook(file);
-  const log = o.log ?? (() => undefined);
+  const log = options.log ?? (() => undefined);
   const kernel = new TslabKernel();
   const t0 = performance.now();
   const name = path.basename(file);
@@ -54,7 +54,7 @@ export async function runNotebook(file: string, o: RunNotebookOptions): Promise<
         (out: Output) => {
           if (out.output_type === 'stream') log(out.text);
         },
-        o.cellTimeoutMs,
+        options.cellTimeoutMs,
       );
       cell.outputs = r.outputs;
       cell.execution_count = r.executionCount;
@@ -65,8 +65,8 @@ export async function runNotebook(file: string, o: RunNotebookOptions): Promise<
     }
   } finally {
     await kernel.shutdown();
-    await writeNotebook(o.out, nb);
+    await writeNotebook(options.out, nb);
   }
   if (failure) throw failure;
-  return { notebook: file, out: o.out, cells: nb.cells.length, seconds: (performance.now() - t0) / 1000 };
+  return { notebook: file, out: options.out, cells: nb.cells.length, seconds: (performance.now() - t0) / 1000 };
 }

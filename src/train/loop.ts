@@ -80,15 +80,15 @@ export interface RunOptions {
  * 500 steps apart) and ~10 validations; stopAfter, quiet and workers passed through when given.
  */
 export function runLoopOptions(
-  o: RunOptions,
+  run: RunOptions,
   steps: number,
 ): Pick<LoopOptions<unknown>, 'checkpointEvery' | 'validateEvery' | 'stopAfter' | 'quiet' | 'workers'> {
   return {
-    checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
-    validateEvery: o.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
-    ...(o.stopAfter !== undefined ? { stopAfter: o.stopAfter } : {}),
-    ...(o.quiet ? { quiet: true } : {}),
-    ...(o.workers ? { workers: o.workers } : {}),
+    checkpointEvery: run.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 5))),
+    validateEvery: run.validateEvery ?? Math.max(1, Math.ceil(steps / 10)),
+    ...(run.stopAfter !== undefined ? { stopAfter: run.stopAfter } : {}),
+    ...(run.quiet ? { quiet: true } : {}),
+    ...(run.workers ? { workers: run.workers } : {}),
   };
 }
 
@@ -132,30 +132,30 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
   await fsp.writeFile(file, kept.length ? `${kept.join('\n')}\n` : '');
 }
 
-export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOptions<Config>): Promise<LoopResult> {
-  await fsp.mkdir(o.out, { recursive: true });
-  const metricsFile = path.join(o.out, 'metrics.jsonl');
+export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: LoopOptions<Config>): Promise<LoopResult> {
+  await fsp.mkdir(run.out, { recursive: true });
+  const metricsFile = path.join(run.out, 'metrics.jsonl');
   const trainable = task.params.trainable();
   const byVarName = new Map<string, string>();
   for (const [name, v] of trainable) byVarName.set(v.name, name);
-  const adam = new Adam(o.adam);
+  const adam = new Adam(run.adam);
   let step = 0;
   let trainSeconds = 0;
-  let rng = new Rng(o.seed);
+  let rng = new Rng(run.seed);
   let lastCheckpoint: string | null = null;
-  if (o.resume) {
-    step = o.resume.meta.step;
-    trainSeconds = o.resume.meta.trainSeconds;
-    if (o.resume.meta.rng) rng = Rng.fromState(o.resume.meta.rng);
-    task.restoreSampler(o.resume.meta.sampler);
-    if (o.resume.optimizer) adam.setState(o.resume.optimizer);
-    lastCheckpoint = o.resume.dir;
+  if (run.resume) {
+    step = run.resume.meta.step;
+    trainSeconds = run.resume.meta.trainSeconds;
+    if (run.resume.meta.rng) rng = Rng.fromState(run.resume.meta.rng);
+    task.restoreSampler(run.resume.meta.sampler);
+    if (run.resume.optimizer) adam.setState(run.resume.optimizer);
+    lastCheckpoint = run.resume.dir;
     await truncateMetrics(metricsFile, step);
   } else {
     await fsp.writeFile(metricsFile, '');
   }
   const progress = new Progress(
-    { total: o.steps, label: o.label, stream: o.quiet ? (new NullStream() as unknown as NodeJS.WriteStream) : process.stderr },
+    { total: run.steps, label: run.label, stream: run.quiet ? (new NullStream() as unknown as NodeJS.WriteStream) : process.stderr },
     step,
   );
   const backend = tf.getBackend();
@@ -164,9 +164,9 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
   const firstStep = step;
 
   const checkpoint = async () => {
-    lastCheckpoint = await saveCheckpoint(o.out, {
+    lastCheckpoint = await saveCheckpoint(run.out, {
       meta: {
-        ...o.meta,
+        ...run.meta,
         step,
         trainSeconds,
         software: { soundtrackLab: projectVersion(), tfjs: tf.version.tfjs, backend },
@@ -179,10 +179,10 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
     });
   };
 
-  const workers = o.workers ?? 1;
+  const workers = run.workers ?? 1;
   let pool: GradientWorkers | null = null;
   if (workers > 1) {
-    if (!task.parallel) throw new Error(`${o.label}: data-parallel training (workers ${workers}) is not available for this model`);
+    if (!task.parallel) throw new Error(`${run.label}: data-parallel training (workers ${workers}) is not available for this model`);
     pool = await GradientWorkers.start(task.parallel.replica, backend as BackendName, [...trainable.keys()], workers - 1, task.params.names());
   }
 
@@ -251,16 +251,16 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
   };
 
   try {
-    while (step < o.steps) {
+    while (step < run.steps) {
       const t0 = performance.now();
       const batch = task.nextBatch(rng);
-      const lr = learningRate(o.schedule, step);
+      const lr = learningRate(run.schedule, step);
       const { loss, grads: named, scalars, keep } = await gradients(batch);
       if (!Number.isFinite(loss)) {
         tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
-      const clipped = await clipByGlobalNorm(named, o.clipNorm);
+      const clipped = await clipByGlobalNorm(named, run.clipNorm);
       adam.apply(trainable, clipped.grads, lr);
       tf.dispose([...clipped.grads.values()]);
       const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
@@ -271,17 +271,17 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
       metrics = { loss, ...scalars, ...extra, lr, grad_norm: clipped.norm };
       await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'train', ...metrics, seconds: Number(seconds.toFixed(4)) })}\n`);
       progress.update(step, { loss, ...(scalars['recon'] !== undefined ? { recon: scalars['recon'] } : {}) });
-      const last = step >= o.steps || (o.stopAfter !== undefined && step - firstStep >= o.stopAfter);
-      if (task.validate && ((o.validateEvery > 0 && step % o.validateEvery === 0) || last)) {
+      const last = step >= run.steps || (run.stopAfter !== undefined && step - firstStep >= run.stopAfter);
+      if (task.validate && ((run.validateEvery > 0 && step % run.validateEvery === 0) || last)) {
         validation = Object.fromEntries(Object.entries(await task.validate()).map(([k, v]) => [`val_${k}`, v]));
         await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'val', ...validation })}\n`);
         progress.message(
-          `${o.label} step ${step}: ${Object.entries(validation)
+          `${run.label} step ${step}: ${Object.entries(validation)
             .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
             .join(' ')}`,
         );
       }
-      if ((o.checkpointEvery > 0 && step % o.checkpointEvery === 0) || last) await checkpoint();
+      if ((run.checkpointEvery > 0 && step % run.checkpointEvery === 0) || last) await checkpoint();
       if (last) break;
     }
   } finally {

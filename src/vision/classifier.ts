@@ -158,7 +158,7 @@ function confusionOf(labels: readonly number[], pDog: readonly number[]): { accu
  * Train the head on a photo set (thesis: 160 steps), report validation accuracy before (zero-shot)
  * and after, and save the head as a checkpoint.
  */
-export async function trainClassifierHead(o: {
+export async function trainClassifierHead(request: {
   images: string;
   out: string;
   backbone?: BackboneSpec;
@@ -170,15 +170,15 @@ export async function trainClassifierHead(o: {
   skipZeroShot?: boolean;
   onProgress?: (done: number, total: number) => void;
 }): Promise<HeadTrainingReport> {
-  const set = await openImageSet(o.images, o.seed !== undefined ? { seed: o.seed } : {});
-  const spec = o.backbone ?? (await darknetTinySpec());
+  const set = await openImageSet(request.images, request.seed !== undefined ? { seed: request.seed } : {});
+  const spec = request.backbone ?? (await darknetTinySpec());
   const backbone = await Backbone.load(spec);
   try {
     const t0 = performance.now();
     const feats = await imageFeatures(
       backbone,
       set.items.map((i) => i.path),
-      o.onProgress ? { onProgress: o.onProgress } : {},
+      request.onProgress ? { onProgress: request.onProgress } : {},
     );
     const tFeatures = (performance.now() - t0) / 1000;
     const train = set.items.map((it, i) => ({ it, f: feats[i] as Float32Array })).filter((x) => x.it.split === 'train');
@@ -187,7 +187,7 @@ export async function trainClassifierHead(o: {
       throw new InputError(set.root, 'bad-dataset', 'needs training photos of both cats and dogs');
     // zero-shot baseline on the validation photos (needs the pixels again; ImageNet backbones only)
     let zeroShot: HeadTrainingReport['zeroShot'] = null;
-    if (spec.imagenet && val.length > 0 && !o.skipZeroShot) {
+    if (spec.imagenet && val.length > 0 && !request.skipZeroShot) {
       const p: number[] = [];
       for (let i = 0; i < val.length; i += 16) {
         const ims = await Promise.all(val.slice(i, i + 16).map((x) => readImage(x.it.path, spec.inputSize)));
@@ -206,16 +206,16 @@ export async function trainClassifierHead(o: {
       featureDim: (train[0]?.f as Float32Array).length,
       ...stats,
       classes: [...CLASS_NAMES],
-      l2: o.l2 ?? 1e-3,
+      l2: request.l2 ?? 1e-3,
     };
-    const head = new ClassifierHead(cfg, o.seed ?? 0);
+    const head = new ClassifierHead(cfg, request.seed ?? 0);
     try {
       const t1 = performance.now();
-      const steps = o.steps ?? 160;
+      const steps = request.steps ?? 160;
       const losses = head.train(
         train.map((x) => x.f),
         train.map((x) => x.it.label),
-        { steps, learningRate: o.learningRate ?? 0.05 },
+        { steps, learningRate: request.learningRate ?? 0.05 },
       );
       const tTrain = (performance.now() - t1) / 1000;
       const trainAcc = confusionOf(
@@ -228,14 +228,14 @@ export async function trainClassifierHead(o: {
             head.probDog(val.map((x) => x.f)),
           )
         : { accuracy: Number.NaN, confusion: [] };
-      const checkpoint = await saveCheckpoint(o.out, {
+      const checkpoint = await saveCheckpoint(request.out, {
         meta: {
           kind: 'classifier-head',
           model: cfg,
           step: steps,
           trainSeconds: tTrain,
           software: { soundtrackLab: projectVersion(), tfjs: tf.version.tfjs, backend: tf.getBackend() },
-          train: { steps, learningRate: o.learningRate ?? 0.05, l2: cfg.l2, images: set.root, split: set.split },
+          train: { steps, learningRate: request.learningRate ?? 0.05, l2: cfg.l2, images: set.root, split: set.split },
           rng: null,
           sampler: null,
           data: {
