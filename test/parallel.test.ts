@@ -81,7 +81,10 @@ describe('data-parallel training', () => {
           const w = r!.grads[j]!;
           let d = 0;
           let m = 0;
-          g.forEach((v, k) => ((d = Math.max(d, Math.abs(v - w[k]!))), (m = Math.max(m, Math.abs(v)))));
+          g.forEach((v, k) => {
+            d = Math.max(d, Math.abs(v - w[k]!));
+            m = Math.max(m, Math.abs(v));
+          });
           expect(d, n).toBeLessThanOrEqual(1e-4 * Math.max(1, m));
         });
       }

@@ -18,7 +18,7 @@ export function rms(x: Float32Array): number {
   return Math.sqrt(s / x.length);
 }
 
-export const dbToGain = (db: number): number => Math.pow(10, db / 20);
+export const dbToGain = (db: number): number => 10 ** (db / 20);
 export const gainToDb = (g: number): number => 20 * Math.log10(g);
 
 export interface NormalizeOptions {

@@ -2,7 +2,7 @@
  * Read any audio (or the audio track of a video) as mono float samples at a chosen rate (4 kHz by
  * default): WAV through wavefile, everything else through ffmpeg; then mix to mono and resample.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { AudioInputError } from '../util/errors';
 import { SAMPLE_RATE, WAV_EXTENSIONS } from './constants';
@@ -59,7 +59,7 @@ export async function decodeFile(
   options: Pick<ReadAudioOptions, 'startSeconds' | 'durationSeconds'> = {},
 ): Promise<{ wav: WavData; decoder: DecodedAudio['decoder'] }> {
   const ext = path.extname(file).toLowerCase();
-  let stat;
+  let stat: Stats;
   try {
     stat = await fsp.stat(file);
   } catch (e) {

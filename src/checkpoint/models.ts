@@ -8,7 +8,7 @@ import { CheckpointError, loadCheckpoint, restoreParams } from './checkpoint';
 export async function loadCodec(where: string): Promise<{ codec: Codec; dir: string; step: number; config: CodecConfig }> {
   const ck = await loadCheckpoint<CodecConfig>(where, 'codec');
   const cfg = ck.meta.model;
-  if (!cfg || cfg.format !== 'soundtrack-lab/codec' || !CODEC_KINDS.includes(cfg.kind)) {
+  if (cfg?.format !== 'soundtrack-lab/codec' || !CODEC_KINDS.includes(cfg.kind)) {
     throw new CheckpointError(ck.dir, `holds no codec config this version understands (kind ${JSON.stringify(cfg?.kind)})`);
   }
   const codec = new Codec(cfg);
@@ -25,7 +25,7 @@ export async function loadCodec(where: string): Promise<{ codec: Codec; dir: str
 export async function loadPrior(where: string, level?: 'top' | 'bottom'): Promise<{ prior: Prior; dir: string; step: number; config: PriorConfig }> {
   const ck = await loadCheckpoint<PriorConfig>(where, 'prior');
   const cfg = ck.meta.model;
-  if (!cfg || cfg.format !== 'soundtrack-lab/prior') throw new CheckpointError(ck.dir, 'holds no prior config this version understands');
+  if (cfg?.format !== 'soundtrack-lab/prior') throw new CheckpointError(ck.dir, 'holds no prior config this version understands');
   if (level && cfg.level !== level) throw new CheckpointError(ck.dir, `is a ${cfg.level} prior, not a ${level} prior`);
   const prior = new Prior(cfg);
   try {

@@ -13,7 +13,7 @@ Prints cat or dog and the probability for each image, and per frame plus the vot
 
 async function expand(target: string): Promise<string[]> {
   const st = await fsp.stat(target).catch(() => null);
-  if (!st || !st.isDirectory()) return [target];
+  if (!st?.isDirectory()) return [target];
   const out: string[] = [];
   const walk = async (d: string) => {
     for (const e of (await fsp.readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {

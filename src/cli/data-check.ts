@@ -1,5 +1,5 @@
 /** npm run data:check -- --data embedded|DIR [--json] — load a dataset (any supported layout) and print clips and seconds per class. */
-import { AudioCache, defaultCache } from '../data/cache';
+import { type AudioCache, defaultCache } from '../data/cache';
 import { openDataset } from '../data/open';
 import { formatSummary, summarizeDataset } from '../data/summary';
 import type { DatasetLayout } from '../data/dataset';

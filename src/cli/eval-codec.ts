@@ -2,7 +2,7 @@
 import { initBackend } from '../backend/index';
 import { loadOnnxEmbedder, melStatsEmbedder, type Embedder } from '../metrics/embedders';
 import { formatFad } from '../metrics/fad';
-import { type CodecEvaluation } from '../metrics/codec';
+import type { CodecEvaluation } from '../metrics/codec';
 import { evaluateCodecCheckpoint } from '../pipeline/evaluate';
 import { parseCli, runCli, UsageError } from '../util/cli';
 

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     await writeWav(String(values.out), audio, models.codec.config.sampleRate, 'pcm16');
     const t = r.timings;
     process.stderr.write(
-      [
+      `${[
         `backend  ${formatBackend(backend)}`,
         `class    ${classes[label]} (label ${label})`,
         `load     ${loadSeconds.toFixed(2)} s`,
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         `bottom   ${t.bottomSeconds.toFixed(2)} s (${t.bottomTokensPerSecond.toFixed(0)} tokens/s, KV cache)`,
         `decode   ${t.decodeSeconds.toFixed(2)} s`,
         `wrote    ${values.out}: ${audio.length} samples at ${models.codec.config.sampleRate} Hz (${(audio.length / models.codec.config.sampleRate).toFixed(1)} s)`,
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
   } finally {
     disposeSoundModels(models);

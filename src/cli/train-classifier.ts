@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   });
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   process.stdout.write(
-    [
+    `${[
       `photos     ${r.images.train} train / ${r.images.val} val (${r.images.split} split)`,
       `backbone   ${r.backbone} (frozen)`,
       r.zeroShot
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       `after      head (${r.head.steps} steps): ${pct(r.head.accuracy)} on val, ${pct(r.head.trainAccuracy)} on train  (confusion ${JSON.stringify(r.head.confusion)})`,
       `time       features ${r.seconds.features.toFixed(1)} s, head ${r.seconds.training.toFixed(1)} s`,
       `checkpoint ${r.checkpoint}`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
 }
 

@@ -7,7 +7,7 @@
  * Location: SOUNDTRACK_CACHE_DIR, else $XDG_CACHE_HOME/soundtrack-lab/audio, else ~/.cache/soundtrack-lab/audio.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SAMPLE_RATE } from '../audio/constants';
@@ -51,7 +51,7 @@ export class AudioCache {
   }
 
   async key(item: AudioItem): Promise<string> {
-    let st;
+    let st: Stats;
     try {
       st = await fsp.stat(item.path);
     } catch (e) {

@@ -4,7 +4,7 @@
  * embedded; `meta/esc50.csv` → ESC-50; `vggsound*.csv` → VGGSound; `cats_dogs/cat_N.wav` →
  * Kaggle Audio Cats and Dogs; class sub-folders with audio → folder-per-class.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { DatasetError } from '../util/errors';
 import type { AudioDataset, DatasetLayout } from './dataset';
@@ -40,7 +40,7 @@ export async function detectLayout(root: string): Promise<DatasetLayout | null> 
 /** Open `spec` ('embedded' or a folder path) as a dataset. Throws DatasetError naming the folder. */
 export async function openDataset(spec: string, options: OpenDatasetOptions = {}): Promise<AudioDataset> {
   const root = spec === 'embedded' ? embeddedRoot() : path.resolve(spec);
-  let st;
+  let st: Stats;
   try {
     st = await fsp.stat(root);
   } catch (e) {

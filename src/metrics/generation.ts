@@ -42,7 +42,11 @@ export async function trainAudioClassifier(data: string, seed = 0): Promise<Audi
     const ex = await loadExamples(items);
     const clips: Float32Array[] = [];
     const labels: number[] = [];
-    for (const e of ex) for (const c of evaluationClips(e.audio, { mode: 'segments' })) clips.push(c), labels.push(e.label);
+    for (const e of ex)
+      for (const c of evaluationClips(e.audio, { mode: 'segments' })) {
+        clips.push(c);
+        labels.push(e.label);
+      }
     return { rows: await clipFeatures(clips), labels };
   };
   const train = await cut(split.train);

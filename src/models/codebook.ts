@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { lookupRows, segmentSum, stopGradient, straightThrough } from '../ops/gradient';
-import { Rng } from '../util/rng';
+import type { Rng } from '../util/rng';
 import type { Params } from './nn';
 
 export interface CodebookConfig {

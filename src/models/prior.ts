@@ -70,7 +70,7 @@ export function positionalEncoding(length: number, d: number): Float32Array {
   const pe = new Float32Array(length * d);
   for (let pos = 0; pos < length; pos++) {
     for (let i = 0; i < d; i += 2) {
-      const angle = pos / Math.pow(10000, i / d);
+      const angle = pos / 10000 ** (i / d);
       pe[pos * d + i] = Math.sin(angle);
       if (i + 1 < d) pe[pos * d + i + 1] = Math.cos(angle);
     }

@@ -53,6 +53,6 @@ export function maskRows(range: KeyRange, start: number, n: number, tk: number):
 }
 
 /** True when every query sees every key (no mask needed). */
-export function isFull(spec: MaskSpec, tq: number, tk: number): boolean {
+export function isFull(spec: MaskSpec, _tq: number, tk: number): boolean {
   return !spec.causal && (spec.window === null || spec.window === undefined || spec.window >= tk);
 }

@@ -213,8 +213,8 @@ export function conv1d(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor1D | 
   const d = conv.dilation ?? 1;
   const p = conv.padding ?? 0;
   if (s > 1 && d > 1) return conv1dReference(x, weight, bias, conv); // tfjs kernels take one or the other
-  const [batch, length, cin] = x.shape;
-  const [kernel, wcin, cout] = weight.shape;
+  const [_batch, length, cin] = x.shape;
+  const [kernel, wcin, _cout] = weight.shape;
   if (wcin !== cin) throw new Error(`conv1d: input has ${cin} channels, weight expects ${wcin}`);
   const tout = conv1dOutputLength(length, kernel, conv);
   if (tout < 1) throw new Error(`conv1d: input of length ${length} is too short for kernel ${kernel} (dilation ${d}, padding ${p})`);

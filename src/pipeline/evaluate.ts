@@ -38,12 +38,6 @@ export async function evaluateCodecCheckpoint(request: {
   compareUntrained?: boolean;
   mode?: 'center' | 'segments';
 }): Promise<CodecReport> {
-  const { loadCodec } = await import('../checkpoint/models');
-  const { loadCheckpoint } = await import('../checkpoint/checkpoint');
-  const { openDataset } = await import('../data/open');
-  const { loadExamples, splitDataset } = await import('../data/dataset');
-  const { evaluationClips } = await import('../data/batches');
-  const { Codec } = await import('../models/codec');
   const { codec, dir, step, config } = await loadCodec(request.codec);
   try {
     const ck = await loadCheckpoint<typeof config>(dir, 'codec');

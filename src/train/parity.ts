@@ -66,7 +66,13 @@ function tinyPrior(): Model {
     'int32',
   );
   return {
-    params: { trainable: () => prior.params.trainable(), dispose: () => (tf.dispose([src, tgt]), prior.dispose()) },
+    params: {
+      trainable: () => prior.params.trainable(),
+      dispose: () => {
+        tf.dispose([src, tgt]);
+        prior.dispose();
+      },
+    },
     loss: () => prior.loss(src, tgt),
   };
 }
@@ -77,7 +83,16 @@ function tinyCodec(): Model {
     Float32Array.from({ length: 2 * 256 }, (_, i) => 0.5 * Math.sin(i * 0.37) * Math.exp(-(((i % 256) - 90) ** 2) / 2000)),
     [2, 256, 1],
   );
-  return { params: { trainable: () => m.params.trainable(), dispose: () => (x.dispose(), m.dispose()) }, loss: () => m.forward(x).loss };
+  return {
+    params: {
+      trainable: () => m.params.trainable(),
+      dispose: () => {
+        x.dispose();
+        m.dispose();
+      },
+    },
+    loss: () => m.forward(x).loss,
+  };
 }
 
 async function gradients(build: () => Model): Promise<Map<string, Float32Array>> {

@@ -16,12 +16,14 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCli<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
   const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: withHelp, allowPositionals, strict: true });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${usage}`);
-  }
+  const parse = () => {
+    try {
+      return parseArgs({ args: argv, options: withHelp, allowPositionals, strict: true });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n\n${usage}`);
+    }
+  };
+  const parsed = parse();
   if ((parsed.values as Record<string, unknown>)['help']) {
     process.stdout.write(`${usage}\n`);
     process.exit(0);

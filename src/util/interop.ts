@@ -6,7 +6,7 @@
 export function cjsExport<T>(ns: unknown, name: string): T {
   const direct = (ns as Record<string, unknown>)[name];
   if (direct !== undefined) return direct as T;
-  const viaDefault = ((ns as { default?: Record<string, unknown> }).default ?? {})[name];
+  const viaDefault = (ns as { default?: Record<string, unknown> }).default?.[name];
   if (viaDefault !== undefined) return viaDefault as T;
   throw new Error(`module has no export '${name}'`);
 }

@@ -203,7 +203,7 @@ export async function trainClassifierHead(request: {
       format: 'soundtrack-lab/classifier-head',
       version: 1,
       backbone: portable(spec),
-      featureDim: (train[0]?.f as Float32Array).length,
+      featureDim: train[0]!.f.length,
       ...stats,
       classes: [...CLASS_NAMES],
       l2: request.l2 ?? 1e-3,

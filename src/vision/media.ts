@@ -4,7 +4,7 @@
  * for video. Every failure is an InputError naming the file and the cause.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { requireFfmpeg, runFfmpeg } from '../audio/ffmpeg';
 import { InputError } from '../util/errors';
@@ -20,7 +20,7 @@ export interface RgbImage {
 }
 
 async function checkFile(file: string): Promise<void> {
-  let st;
+  let st: Stats;
   try {
     st = await fsp.stat(file);
   } catch (e) {
