@@ -7,14 +7,14 @@ import { CLIP_SAMPLES } from './constants';
 
 export function peak(x: Float32Array): number {
   let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] as number));
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
   return m;
 }
 
 export function rms(x: Float32Array): number {
   if (x.length === 0) return 0;
   let s = 0;
-  for (let i = 0; i < x.length; i++) s += (x[i] as number) * (x[i] as number);
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return Math.sqrt(s / x.length);
 }
 
@@ -38,7 +38,7 @@ export function normalize(x: Float32Array, options: NormalizeOptions = { mode: '
     gain = Math.min(gain, 0.999 / p);
   }
   const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) * gain;
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * gain;
   return out;
 }
 
@@ -66,9 +66,9 @@ export function trimSilence(x: Float32Array, sampleRate: number, options: TrimOp
   if (maxE === 0) return new Float32Array(0);
   const thr = maxE * dbToGain(-(options.thresholdDb ?? 40));
   let first = 0;
-  while (first < nFrames && (energies[first] as number) < thr) first++;
+  while (first < nFrames && energies[first] < thr) first++;
   let last = nFrames - 1;
-  while (last > first && (energies[last] as number) < thr) last--;
+  while (last > first && energies[last] < thr) last--;
   const a = Math.max(0, first * frame - pad);
   const b = Math.min(x.length, (last + 1) * frame + pad);
   return x.slice(a, b);

@@ -40,7 +40,7 @@ export function validateSamples(channels: readonly Float32Array[], file: string)
   for (let ch = 0; ch < channels.length; ch++) {
     const c = channels[ch] as Float32Array;
     for (let i = 0; i < c.length; i++) {
-      if (!Number.isFinite(c[i] as number)) {
+      if (!Number.isFinite(c[i])) {
         throw new AudioInputError(file, 'non-finite', `sample ${i} of channel ${ch} is ${c[i]} (NaN/Inf samples are not audio)`);
       }
     }

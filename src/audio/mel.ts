@@ -90,8 +90,8 @@ function reflectPad(x: Float32Array, pad: number): Float32Array {
     // reflect without repeating the edge sample; fall back to edge repeat for very short input
     const l = x.length > 1 ? Math.min(x.length - 1, i + 1) : 0;
     const r = x.length > 1 ? Math.max(0, x.length - 2 - i) : 0;
-    out[pad - 1 - i] = x[l] as number;
-    out[pad + x.length + i] = x[r] as number;
+    out[pad - 1 - i] = x[l];
+    out[pad + x.length + i] = x[r];
   }
   return out;
 }
@@ -114,11 +114,11 @@ export function stft(x: Float32Array, cfg: StftConfig): ComplexSpectrogram {
   const im = new Float32Array(frames * bins);
   for (let t = 0; t < frames; t++) {
     const start = t * cfg.hop;
-    for (let i = 0; i < n; i++) buf[i] = (input[start + i] ?? 0) * (win[i] as number);
+    for (let i = 0; i < n; i++) buf[i] = (input[start + i] ?? 0) * win[i];
     f.realTransform(out, buf);
     for (let k = 0; k < bins; k++) {
-      re[t * bins + k] = out[2 * k] as number;
-      im[t * bins + k] = out[2 * k + 1] as number;
+      re[t * bins + k] = out[2 * k];
+      im[t * bins + k] = out[2 * k + 1];
     }
   }
   return { frames, bins, re, im };
@@ -138,20 +138,20 @@ export function istft(spec: ComplexSpectrogram, cfg: StftConfig, length: number)
   const time = f.createComplexArray();
   for (let t = 0; t < frames; t++) {
     for (let k = 0; k < bins; k++) {
-      full[2 * k] = spec.re[t * bins + k] as number;
-      full[2 * k + 1] = spec.im[t * bins + k] as number;
+      full[2 * k] = spec.re[t * bins + k];
+      full[2 * k + 1] = spec.im[t * bins + k];
     }
     for (let k = bins; k < n; k++) {
       // Hermitian symmetry of a real signal's spectrum
-      full[2 * k] = full[2 * (n - k)] as number;
-      full[2 * k + 1] = -(full[2 * (n - k) + 1] as number);
+      full[2 * k] = full[2 * (n - k)];
+      full[2 * k + 1] = -full[2 * (n - k) + 1];
     }
     f.inverseTransform(time, full);
     const start = t * cfg.hop;
     for (let i = 0; i < n; i++) {
-      const w = win[i] as number;
-      y[start + i] = (y[start + i] as number) + (time[2 * i] as number) * w;
-      env[start + i] = (env[start + i] as number) + w * w;
+      const w = win[i];
+      y[start + i] = y[start + i] + time[2 * i] * w;
+      env[start + i] = env[start + i] + w * w;
     }
   }
   const offset = cfg.center ? Math.floor(n / 2) : 0;
@@ -159,15 +159,15 @@ export function istft(spec: ComplexSpectrogram, cfg: StftConfig, length: number)
   for (let i = 0; i < length; i++) {
     const j = i + offset;
     if (j >= total) break;
-    const e = env[j] as number;
-    out[i] = e > 1e-8 ? (y[j] as number) / e : 0;
+    const e = env[j];
+    out[i] = e > 1e-8 ? y[j] / e : 0;
   }
   return out;
 }
 
 export function magnitude(spec: ComplexSpectrogram): Spectrogram {
   const data = new Float32Array(spec.re.length);
-  for (let i = 0; i < data.length; i++) data[i] = Math.hypot(spec.re[i] as number, spec.im[i] as number);
+  for (let i = 0; i < data.length; i++) data[i] = Math.hypot(spec.re[i], spec.im[i]);
   return { frames: spec.frames, bins: spec.bins, data };
 }
 
@@ -203,9 +203,9 @@ export function melFilterbank(cfg: Pick<MelConfig, 'sampleRate' | 'nFft' | 'nMel
   for (let i = 0; i < edges.length; i++) edges[i] = melToHz(lo + ((hi - lo) * i) / (cfg.nMels + 1));
   const fb = new Float32Array(cfg.nMels * bins);
   for (let m = 0; m < cfg.nMels; m++) {
-    const l = edges[m] as number;
-    const c = edges[m + 1] as number;
-    const r = edges[m + 2] as number;
+    const l = edges[m];
+    const c = edges[m + 1];
+    const r = edges[m + 2];
     const norm = 2 / (r - l);
     for (let k = 0; k < bins; k++) {
       const hz = (k * cfg.sampleRate) / cfg.nFft;
@@ -222,7 +222,7 @@ function applyFilterbank(spec: Spectrogram, fb: Float32Array, nMels: number): Sp
   for (let t = 0; t < frames; t++) {
     for (let m = 0; m < nMels; m++) {
       let s = 0;
-      for (let k = 0; k < bins; k++) s += (fb[m * bins + k] as number) * (spec.data[t * bins + k] as number);
+      for (let k = 0; k < bins; k++) s += fb[m * bins + k] * spec.data[t * bins + k];
       out[t * nMels + m] = s;
     }
   }
@@ -232,14 +232,14 @@ function applyFilterbank(spec: Spectrogram, fb: Float32Array, nMels: number): Sp
 /** Mel spectrogram (linear amplitude), frame-major [frames × nMels]. */
 export function melSpectrogram(x: Float32Array, cfg: MelConfig = DEFAULT_MEL): Spectrogram {
   const mag = magnitude(stft(x, cfg));
-  if (cfg.power === 2) for (let i = 0; i < mag.data.length; i++) mag.data[i] = (mag.data[i] as number) ** 2;
+  if (cfg.power === 2) for (let i = 0; i < mag.data.length; i++) mag.data[i] = mag.data[i] ** 2;
   return applyFilterbank(mag, melFilterbank(cfg), cfg.nMels);
 }
 
 /** log(max(mel, floor)), frame-major [frames × nMels]. */
 export function logMelSpectrogram(x: Float32Array, cfg: MelConfig = DEFAULT_MEL): Spectrogram {
   const mel = melSpectrogram(x, cfg);
-  for (let i = 0; i < mel.data.length; i++) mel.data[i] = Math.log(Math.max(mel.data[i] as number, cfg.logFloor));
+  for (let i = 0; i < mel.data.length; i++) mel.data[i] = Math.log(Math.max(mel.data[i], cfg.logFloor));
   return mel;
 }
 
@@ -256,9 +256,9 @@ export function melToMagnitude(mel: Spectrogram, cfg: MelConfig = DEFAULT_MEL, i
   const gram = new Float64Array(bins * bins);
   for (let m = 0; m < nMels; m++) {
     for (let i = 0; i < bins; i++) {
-      const a = fb[m * bins + i] as number;
+      const a = fb[m * bins + i];
       if (a === 0) continue;
-      for (let j = 0; j < bins; j++) gram[i * bins + j] = (gram[i * bins + j] as number) + a * (fb[m * bins + j] as number);
+      for (let j = 0; j < bins; j++) gram[i * bins + j] = gram[i * bins + j] + a * fb[m * bins + j];
     }
   }
   // MᵀM is banded (each filter overlaps only its neighbours): keep the non-zero span of each row.
@@ -279,20 +279,20 @@ export function melToMagnitude(mel: Spectrogram, cfg: MelConfig = DEFAULT_MEL, i
   for (let t = 0; t < mel.frames; t++) {
     mty.fill(0);
     for (let m = 0; m < nMels; m++) {
-      const y = Math.max(0, mel.data[t * nMels + m] as number);
-      for (let k = 0; k < bins; k++) mty[k] = (mty[k] as number) + (fb[m * bins + k] as number) * y;
+      const y = Math.max(0, mel.data[t * nMels + m]);
+      for (let k = 0; k < bins; k++) mty[k] = mty[k] + fb[m * bins + k] * y;
     }
-    for (let k = 0; k < bins; k++) s[k] = (mty[k] as number) + 1e-12;
+    for (let k = 0; k < bins; k++) s[k] = mty[k] + 1e-12;
     for (let it = 0; it < iterations; it++) {
       for (let i = 0; i < bins; i++) {
         let acc = 0;
-        const end = bandEnd[i] as number;
-        for (let j = bandStart[i] as number; j < end; j++) acc += (gram[i * bins + j] as number) * (s[j] as number);
+        const end = bandEnd[i];
+        for (let j = bandStart[i]; j < end; j++) acc += gram[i * bins + j] * s[j];
         gs[i] = acc;
       }
-      for (let k = 0; k < bins; k++) s[k] = ((s[k] as number) * (mty[k] as number)) / ((gs[k] as number) + 1e-12);
+      for (let k = 0; k < bins; k++) s[k] = (s[k] * mty[k]) / (gs[k] + 1e-12);
     }
-    for (let k = 0; k < bins; k++) out[t * bins + k] = cfg.power === 2 ? Math.sqrt(s[k] as number) : (s[k] as number);
+    for (let k = 0; k < bins; k++) out[t * bins + k] = cfg.power === 2 ? Math.sqrt(s[k]) : s[k];
   }
   return { frames: mel.frames, bins, data: out };
 }
@@ -321,8 +321,8 @@ export function griffinLim(mag: Spectrogram, cfg: StftConfig, length: number, op
   const spec: ComplexSpectrogram = { frames: mag.frames, bins: mag.bins, re: new Float32Array(n), im: new Float32Array(n) };
   const setSpec = () => {
     for (let i = 0; i < n; i++) {
-      spec.re[i] = (mag.data[i] as number) * (angRe[i] as number);
-      spec.im[i] = (mag.data[i] as number) * (angIm[i] as number);
+      spec.re[i] = mag.data[i] * angRe[i];
+      spec.im[i] = mag.data[i] * angIm[i];
     }
   };
   let prevRe: Float32Array = new Float32Array(n);
@@ -332,8 +332,8 @@ export function griffinLim(mag: Spectrogram, cfg: StftConfig, length: number, op
     const rebuilt = stft(istft(spec, cfg, length), cfg);
     const k = alpha / (1 + alpha);
     for (let i = 0; i < n; i++) {
-      const re = (rebuilt.re[i] as number) - k * (prevRe[i] as number);
-      const im = (rebuilt.im[i] as number) - k * (prevIm[i] as number);
+      const re = rebuilt.re[i] - k * prevRe[i];
+      const im = rebuilt.im[i] - k * prevIm[i];
       const norm = Math.hypot(re, im) + 1e-16;
       angRe[i] = re / norm;
       angIm[i] = im / norm;
@@ -358,8 +358,8 @@ export function spectralConvergence(reference: Float32Array, estimate: Float32Ar
   let num = 0;
   let den = 0;
   for (let i = 0; i < a.length; i++) {
-    num += ((a[i] as number) - (b[i] as number)) ** 2;
-    den += (a[i] as number) ** 2;
+    num += (a[i] - b[i]) ** 2;
+    den += a[i] ** 2;
   }
   return Math.sqrt(num / Math.max(den, 1e-20));
 }

@@ -24,8 +24,8 @@ export function mixToMono(channels: readonly Float32Array[]): Float32Array {
   if (channels.length === 1) return Float32Array.from(channels[0] as Float32Array);
   const n = Math.min(...channels.map((c) => c.length));
   const out = new Float32Array(n);
-  for (const c of channels) for (let i = 0; i < n; i++) out[i] = (out[i] as number) + (c[i] as number);
+  for (const c of channels) for (let i = 0; i < n; i++) out[i] = out[i] + c[i];
   const k = 1 / channels.length;
-  for (let i = 0; i < n; i++) out[i] = (out[i] as number) * k;
+  for (let i = 0; i < n; i++) out[i] = out[i] * k;
   return out;
 }

@@ -112,7 +112,7 @@ export function decodeWav(bytes: Uint8Array, file: string): WavData {
   const channels = chans.map((c) => {
     const out = new Float32Array(c.length);
     for (let i = 0; i < c.length; i++) {
-      const v = (c[i] as number) - offset;
+      const v = c[i] - offset;
       out[i] = v < 0 ? v / neg : v / pos;
     }
     return out;
@@ -165,7 +165,7 @@ export function encodeWav(channels: Float32Array | Float32Array[], sampleRate: n
     const ints = chans.map((c) => {
       const out = new Int16Array(c.length);
       for (let i = 0; i < c.length; i++) {
-        const v = Math.max(-1, Math.min(1, c[i] as number));
+        const v = Math.max(-1, Math.min(1, c[i]));
         out[i] = Math.round(v < 0 ? v * 32768 : v * 32767);
       }
       return out;

@@ -44,20 +44,20 @@ function copyBlock(
 ): void {
   const rank = shape.length;
   const strides = tf.util.computeStrides(shape); // rank − 1 entries; the last dimension has stride 1
-  const stride = (d: number) => (d < rank - 1 ? (strides[d] as number) : 1);
+  const stride = (d: number) => (d < rank - 1 ? strides[d] : 1);
   // Dimensions after `inner` are taken whole, so each index of the dimensions before it is one run.
   let inner = rank - 1;
   while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
-  const run = (size[inner] as number) * stride(inner);
+  const run = size[inner] * stride(inner);
   const idx = new Array<number>(inner).fill(0);
   const count = size.slice(0, inner).reduce((a, b) => a * b, 1);
   for (let n = 0, out = 0; n < count; n++, out += run) {
-    let off = (begin[inner] as number) * stride(inner);
-    for (let d = 0; d < inner; d++) off += ((begin[d] as number) + (idx[d] as number)) * stride(d);
+    let off = begin[inner] * stride(inner);
+    for (let d = 0; d < inner; d++) off += (begin[d] + idx[d]) * stride(d);
     (dst as Float32Array).set((src as Float32Array).subarray(off, off + run), out);
     for (let d = inner - 1; d >= 0; d--) {
-      idx[d] = (idx[d] as number) + 1;
-      if ((idx[d] as number) < (size[d] as number)) break;
+      idx[d] = idx[d] + 1;
+      if (idx[d] < size[d]) break;
       idx[d] = 0;
     }
   }
@@ -80,7 +80,7 @@ function fastUnpack(args: { inputs: { value: tf.TensorInfo }; attrs: { axis: num
   const size = value.shape.slice();
   size[axis] = 1;
   const outs: tf.TensorInfo[] = [];
-  for (let i = 0; i < (value.shape[axis] as number); i++) {
+  for (let i = 0; i < value.shape[axis]; i++) {
     const begin = new Array<number>(rank).fill(0);
     begin[axis] = i;
     const sliced = fastSlice({ inputs: { x: value }, attrs: { begin, size }, backend: args.backend });
@@ -95,14 +95,14 @@ function fastSplitV(args: {
   backend: WasmBackendLike;
 }): tf.TensorInfo[] {
   const { x } = args.inputs;
-  const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0] as number;
+  const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits, axis);
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((s) => {
     const size = x.shape.slice();
     size[axis] = s;
     const out = fastSlice({ inputs: { x }, attrs: { begin: begin.slice(), size }, backend: args.backend });
-    begin[axis] = (begin[axis] as number) + s;
+    begin[axis] = begin[axis] + s;
     return out;
   });
 }

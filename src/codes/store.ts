@@ -41,7 +41,7 @@ function pack(rows: ArrayLike<number>[], len: number): Uint8Array {
   rows.forEach((r, i) => {
     if (r.length !== len) throw new Error(`code row ${i} has ${r.length} codes, expected ${len}`);
     for (let k = 0; k < len; k++) {
-      const v = r[k] as number;
+      const v = r[k];
       if (!(v >= 0 && v < 65536)) throw new Error(`code ${v} does not fit in uint16`);
       out[i * len + k] = v;
     }

@@ -52,11 +52,11 @@ export function mixAtSnr(x: Float32Array, noise: Float32Array, snrDb: number, rn
   if (noise.length === 0 || sx === 0) return out;
   const offset = rng.int(noise.length);
   const tiled = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) tiled[i] = noise[(offset + i) % noise.length] as number;
+  for (let i = 0; i < x.length; i++) tiled[i] = noise[(offset + i) % noise.length];
   const sn = rms(tiled);
   if (sn === 0) return out;
   const g = sx / (sn * dbToGain(snrDb));
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + g * (tiled[i] as number);
+  for (let i = 0; i < out.length; i++) out[i] = out[i] + g * tiled[i];
   return out;
 }
 
@@ -80,7 +80,7 @@ export function augment(
   if (cfg.gainDb) {
     const g = dbToGain(rng.range(cfg.gainDb[0], cfg.gainDb[1]));
     const out = y === x ? new Float32Array(y.length) : y;
-    for (let i = 0; i < y.length; i++) out[i] = (y[i] as number) * g;
+    for (let i = 0; i < y.length; i++) out[i] = y[i] * g;
     y = out;
   }
   return y === x ? Float32Array.from(x) : y;

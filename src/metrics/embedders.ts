@@ -60,7 +60,7 @@ export const melStatsEmbedder: Embedder = {
           let s = 0;
           let s2 = 0;
           for (let t = 0; t < m.frames; t++) {
-            const v = m.data[t * m.bins + b] as number;
+            const v = m.data[t * m.bins + b];
             s += v;
             s2 += v * v;
           }

@@ -19,13 +19,13 @@ export function fitGaussian(rows: readonly Float32Array[]): Gaussian {
   if (n < 2) throw new Error(`FAD needs at least 2 embeddings per set, got ${n}`);
   const d = (rows[0] as Float32Array).length;
   const mean = new Float64Array(d);
-  for (const r of rows) for (let i = 0; i < d; i++) mean[i] = (mean[i] as number) + (r[i] as number);
-  for (let i = 0; i < d; i++) mean[i] = (mean[i] as number) / n;
+  for (const r of rows) for (let i = 0; i < d; i++) mean[i] = mean[i] + r[i];
+  for (let i = 0; i < d; i++) mean[i] = mean[i] / n;
   const cov = Matrix.zeros(d, d);
   for (const r of rows) {
     for (let i = 0; i < d; i++) {
-      const a = (r[i] as number) - (mean[i] as number);
-      for (let j = i; j < d; j++) cov.set(i, j, cov.get(i, j) + a * ((r[j] as number) - (mean[j] as number)));
+      const a = r[i] - mean[i];
+      for (let j = i; j < d; j++) cov.set(i, j, cov.get(i, j) + a * (r[j] - mean[j]));
     }
   }
   for (let i = 0; i < d; i++) {
@@ -51,7 +51,7 @@ export function frechetDistance(a: Gaussian, b: Gaussian): number {
   const d = a.mean.length;
   if (b.mean.length !== d) throw new Error(`embedding sizes differ: ${d} vs ${b.mean.length}`);
   let meanTerm = 0;
-  for (let i = 0; i < d; i++) meanTerm += ((a.mean[i] as number) - (b.mean[i] as number)) ** 2;
+  for (let i = 0; i < d; i++) meanTerm += (a.mean[i] - b.mean[i]) ** 2;
   const sa = sqrtPsd(a.cov);
   const inner = sa.mmul(b.cov).mmul(sa);
   const e = new EigenvalueDecomposition(inner.add(inner.transpose()).div(2), { assumeSymmetric: true });

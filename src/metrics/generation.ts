@@ -20,8 +20,8 @@ export async function clipFeatures(clips: readonly Float32Array[]): Promise<numb
     const d = (w[0] as Float32Array).length;
     const mean = new Array<number>(d).fill(0);
     const sq = new Array<number>(d).fill(0);
-    for (const e of w) for (let k = 0; k < d; k++) mean[k] = (mean[k] as number) + (e[k] as number) / w.length;
-    for (const e of w) for (let k = 0; k < d; k++) sq[k] = (sq[k] as number) + ((e[k] as number) - (mean[k] as number)) ** 2 / w.length;
+    for (const e of w) for (let k = 0; k < d; k++) mean[k] = mean[k] + e[k] / w.length;
+    for (const e of w) for (let k = 0; k < d; k++) sq[k] = sq[k] + (e[k] - mean[k]) ** 2 / w.length;
     rows.push([...mean, ...sq.map(Math.sqrt)]);
   }
   return rows;
@@ -55,9 +55,9 @@ export async function trainAudioClassifier(data: string, seed = 0): Promise<Audi
   const d = (train.rows[0] as number[]).length;
   const mean = new Array<number>(d).fill(0);
   const sd = new Array<number>(d).fill(0);
-  for (const r of train.rows) r.forEach((v, k) => (mean[k] = (mean[k] as number) + v / train.rows.length));
-  for (const r of train.rows) r.forEach((v, k) => (sd[k] = (sd[k] as number) + (v - (mean[k] as number)) ** 2 / train.rows.length));
-  const z = (rows: number[][]) => rows.map((r) => r.map((v, k) => (v - (mean[k] as number)) / (Math.sqrt(sd[k] as number) || 1)));
+  for (const r of train.rows) r.forEach((v, k) => (mean[k] = mean[k] + v / train.rows.length));
+  for (const r of train.rows) r.forEach((v, k) => (sd[k] = sd[k] + (v - mean[k]) ** 2 / train.rows.length));
+  const z = (rows: number[][]) => rows.map((r) => r.map((v, k) => (v - mean[k]) / (Math.sqrt(sd[k]) || 1)));
   const model = fitLogistic(z(train.rows), train.labels, 1e-2, 500, 0.5);
   const predict = (rows: number[][]) => z(rows).map(model);
   const pv = predict(val.rows);

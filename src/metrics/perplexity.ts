@@ -19,7 +19,7 @@ export function teacherForcedLoss(prior: Prior, sources: Int32Array[], targets: 
     const loss = tf.tidy(() => {
       const src = tf.tensor2d(Int32Array.from(s.flatMap((r) => Array.from(r))), [s.length, (s[0] as Int32Array).length], 'int32');
       const tgt = tf.tensor2d(Int32Array.from(t.flatMap((r) => Array.from(r))), [t.length, (t[0] as Int32Array).length], 'int32');
-      return prior.loss(src, tgt).dataSync()[0] as number;
+      return prior.loss(src, tgt).dataSync()[0];
     });
     total += loss * s.length;
   }

@@ -25,9 +25,9 @@ export function standardize(rows: number[][]): number[][] {
   const d = (rows[0] as number[]).length;
   const mean = new Array<number>(d).fill(0);
   const sd = new Array<number>(d).fill(0);
-  for (const r of rows) r.forEach((v, i) => (mean[i] = (mean[i] as number) + v / rows.length));
-  for (const r of rows) r.forEach((v, i) => (sd[i] = (sd[i] as number) + (v - (mean[i] as number)) ** 2 / rows.length));
-  return rows.map((r) => r.map((v, i) => (v - (mean[i] as number)) / (Math.sqrt(sd[i] as number) || 1)));
+  for (const r of rows) r.forEach((v, i) => (mean[i] = mean[i] + v / rows.length));
+  for (const r of rows) r.forEach((v, i) => (sd[i] = sd[i] + (v - mean[i]) ** 2 / rows.length));
+  return rows.map((r) => r.map((v, i) => (v - mean[i]) / (Math.sqrt(sd[i]) || 1)));
 }
 
 /**
@@ -43,20 +43,20 @@ export function fitLogistic(x: number[][], y: number[], l2 = 1e-2, steps = 300, 
     const gw = new Array<number>(d).fill(0);
     let gb = 0;
     x.forEach((row, i) => {
-      const z = row.reduce((a, v, k) => a + v * (w[k] as number), b);
-      const err = 1 / (1 + Math.exp(-z)) - (y[i] as number);
-      row.forEach((v, k) => (gw[k] = (gw[k] as number) + (err * v) / x.length));
+      const z = row.reduce((a, v, k) => a + v * w[k], b);
+      const err = 1 / (1 + Math.exp(-z)) - y[i];
+      row.forEach((v, k) => (gw[k] = gw[k] + (err * v) / x.length));
       gb += err / x.length;
     });
-    for (let k = 0; k < d; k++) w[k] = (w[k] as number) - lr * ((gw[k] as number) + l2 * (w[k] as number));
+    for (let k = 0; k < d; k++) w[k] = w[k] - lr * (gw[k] + l2 * w[k]);
     b -= lr * gb;
   }
-  return (row) => (row.reduce((a, v, k) => a + v * (w[k] as number), b) > 0 ? 1 : 0);
+  return (row) => (row.reduce((a, v, k) => a + v * w[k], b) > 0 ? 1 : 0);
 }
 
 /** Mean silhouette (Rousseeuw 1987) with Euclidean distances; written out, it is a few lines. */
 export function silhouette(x: number[][], labels: number[]): number {
-  const dist = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - (b[i] as number)) ** 2, 0));
+  const dist = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0));
   const classes = [...new Set(labels)];
   if (classes.length < 2) return Number.NaN;
   let total = 0;
@@ -72,7 +72,7 @@ export function silhouette(x: number[][], labels: number[]): number {
       });
       return n ? s / n : Number.NaN;
     };
-    const a = meanTo(labels[i] as number);
+    const a = meanTo(labels[i]);
     const b = Math.min(...classes.filter((c) => c !== labels[i]).map(meanTo));
     total += Number.isFinite(a) ? (b - a) / Math.max(a, b) : 0;
   });
@@ -100,7 +100,7 @@ export function latentProbe(features: number[][], labels: number[], options: { f
     if (testIdx.length === 0 || new Set(trainIdx.map((i) => labels[i])).size < 2) continue;
     const predict = fitLogistic(
       trainIdx.map((i) => x[i] as number[]),
-      trainIdx.map((i) => labels[i] as number),
+      trainIdx.map((i) => labels[i]),
     );
     correct += testIdx.filter((i) => predict(x[i] as number[]) === labels[i]).length;
   }

@@ -3,7 +3,7 @@
 export function mse(reference: Float32Array, estimate: Float32Array): number {
   if (reference.length !== estimate.length) throw new RangeError(`mse: lengths differ (${reference.length} vs ${estimate.length})`);
   let s = 0;
-  for (let i = 0; i < reference.length; i++) s += ((reference[i] as number) - (estimate[i] as number)) ** 2;
+  for (let i = 0; i < reference.length; i++) s += (reference[i] - estimate[i]) ** 2;
   return s / Math.max(1, reference.length);
 }
 
@@ -18,16 +18,16 @@ export function siSdr(reference: Float32Array, estimate: Float32Array): number {
   let mr = 0;
   let me = 0;
   for (let i = 0; i < n; i++) {
-    mr += reference[i] as number;
-    me += estimate[i] as number;
+    mr += reference[i];
+    me += estimate[i];
   }
   mr /= n;
   me /= n;
   let dot = 0;
   let rr = 0;
   for (let i = 0; i < n; i++) {
-    const r = (reference[i] as number) - mr;
-    dot += r * ((estimate[i] as number) - me);
+    const r = reference[i] - mr;
+    dot += r * (estimate[i] - me);
     rr += r * r;
   }
   if (rr === 0) return Number.NaN;
@@ -35,8 +35,8 @@ export function siSdr(reference: Float32Array, estimate: Float32Array): number {
   let target = 0;
   let noise = 0;
   for (let i = 0; i < n; i++) {
-    const t = alpha * ((reference[i] as number) - mr);
-    const e = (estimate[i] as number) - me - t;
+    const t = alpha * (reference[i] - mr);
+    const e = estimate[i] - me - t;
     target += t * t;
     noise += e * e;
   }

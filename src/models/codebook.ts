@@ -122,7 +122,7 @@ export class Codebook {
     let restarted = 0;
     let initialized = false;
     // read what decides the control flow first (asynchronously: GPU backends cannot read synchronously)
-    const needsInit = this.initialized ? (((await this.initialized.data()) as Float32Array)[0] as number) === 0 : false;
+    const needsInit = this.initialized ? ((await this.initialized.data()) as Float32Array)[0] === 0 : false;
     tf.tidy(() => {
       const K = this.cfg.size;
       const n = flat.shape[0];
@@ -162,7 +162,7 @@ export class Codebook {
         const K = this.cfg.size;
         const n = flat.shape[0];
         const dead: number[] = [];
-        for (let k = 0; k < K; k++) if ((usage[k] as number) < (this.cfg.restart?.threshold ?? 0)) dead.push(k);
+        for (let k = 0; k < K; k++) if (usage[k] < (this.cfg.restart?.threshold ?? 0)) dead.push(k);
         if (dead.length > 0) {
           const rows = dead.map(() => rng.int(n));
           const fresh = tf.gather(flat, tf.tensor1d(rows, 'int32'));
@@ -194,11 +194,11 @@ export interface CodeStats {
 
 export function codeStats(codes: ArrayLike<number>, size: number): CodeStats {
   const hist = new Float64Array(size);
-  for (let i = 0; i < codes.length; i++) hist[codes[i] as number] = (hist[codes[i] as number] as number) + 1;
+  for (let i = 0; i < codes.length; i++) hist[codes[i]] = (hist[codes[i]] as number) + 1;
   let h = 0;
   let used = 0;
   for (let k = 0; k < size; k++) {
-    const c = hist[k] as number;
+    const c = hist[k];
     if (c > 0) {
       used++;
       const p = c / codes.length;

@@ -48,7 +48,7 @@ export class Codec {
     const buf = new Float32Array(clips.length * fe.frames * m);
     clips.forEach((c, i) => {
       const lm = logMelSpectrogram(c, fe.mel);
-      for (let k = 0; k < fe.frames * m; k++) buf[i * fe.frames * m + k] = ((lm.data[k] as number) - fe.offset) / fe.scale;
+      for (let k = 0; k < fe.frames * m; k++) buf[i * fe.frames * m + k] = (lm.data[k] - fe.offset) / fe.scale;
     });
     return tf.tensor3d(buf, [clips.length, fe.frames, m]);
   }
@@ -68,7 +68,7 @@ export class Codec {
       // one more frame than the network sees (the STFT of 28,800 samples has 481): repeat the last
       const frames = fe.frames + 1;
       const lm = new Float32Array(frames * c);
-      for (let k = 0; k < t * c; k++) lm[k] = (part[k] as number) * fe.scale + fe.offset;
+      for (let k = 0; k < t * c; k++) lm[k] = part[k] * fe.scale + fe.offset;
       lm.set(lm.subarray((t - 1) * c, t * c), t * c);
       clips.push(logMelToAudio({ frames, bins: c, data: lm }, this.config.clipSamples, fe.mel, { iterations: fe.griffinLimIterations }));
     }

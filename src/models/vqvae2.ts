@@ -83,7 +83,7 @@ function decoder(p: Params, name: string, cin: number, cout: number, cfg: VqVaeC
   const layers: Layer[] = [convLayer(p, `${name}.conv`, cin, cfg.channels, { kernel: 3, padding: 1 })];
   layers.push(residualStack(p, `${name}.res`, cfg.channels, cfg.resChannels, cfg.dilations), relu);
   for (let i = 0; i < n; i++) {
-    layers.push(up(p, `${name}.up${i}`, widths[i] as number, widths[i + 1] as number));
+    layers.push(up(p, `${name}.up${i}`, widths[i], widths[i + 1]));
     if (i < n - 1) layers.push(relu);
   }
   return sequential(...layers);

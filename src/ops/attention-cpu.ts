@@ -19,7 +19,7 @@ export interface CpuAttentionForward {
 
 /** [tk, d] block at `offset` → [d][tk] */
 function transposeBlock(src: Float32Array, offset: number, tk: number, d: number, dst: Float32Array): void {
-  for (let j = 0; j < tk; j++) for (let c = 0; c < d; c++) dst[c * tk + j] = src[offset + j * d + c] as number;
+  for (let j = 0; j < tk; j++) for (let c = 0; c < d; c++) dst[c * tk + j] = src[offset + j * d + c];
 }
 
 export function attentionForwardCpu(
@@ -47,15 +47,15 @@ export function attentionForwardCpu(
       const qi = (b * tq + i) * d;
       s.fill(0, lo, hi + 1);
       for (let c = 0; c < d; c++) {
-        const qc = (q[qi + c] as number) * scale;
+        const qc = q[qi + c] * scale;
         const row = c * tk;
-        for (let j = lo; j <= hi; j++) s[j] = (s[j] as number) + qc * (kT[row + j] as number);
+        for (let j = lo; j <= hi; j++) s[j] = s[j] + qc * kT[row + j];
       }
       let max = -Infinity;
-      for (let j = lo; j <= hi; j++) if ((s[j] as number) > max) max = s[j] as number;
+      for (let j = lo; j <= hi; j++) if (s[j] > max) max = s[j];
       let sum = 0;
       for (let j = lo; j <= hi; j++) {
-        const e = Math.exp((s[j] as number) - max);
+        const e = Math.exp(s[j] - max);
         s[j] = e;
         sum += e;
       }
@@ -64,7 +64,7 @@ export function attentionForwardCpu(
       for (let c = 0; c < dv; c++) {
         const row = c * tk;
         let acc = 0;
-        for (let j = lo; j <= hi; j++) acc += (s[j] as number) * (vT[row + j] as number);
+        for (let j = lo; j <= hi; j++) acc += s[j] * vT[row + j];
         out[oi + c] = acc * inv;
       }
       lse[b * tq + i] = max + Math.log(sum);
@@ -106,45 +106,45 @@ export function attentionBackwardCpu(
       const [lo, hi] = range(i);
       const qi = (b * tq + i) * d;
       const oi = (b * tq + i) * dv;
-      const l = lse[b * tq + i] as number;
+      const l = lse[b * tq + i];
       // p_j = exp(q·k_j·scale − lse)
       p.fill(0, lo, hi + 1);
       for (let c = 0; c < d; c++) {
-        const qc = (q[qi + c] as number) * scale;
+        const qc = q[qi + c] * scale;
         const row = c * tk;
-        for (let j = lo; j <= hi; j++) p[j] = (p[j] as number) + qc * (kT[row + j] as number);
+        for (let j = lo; j <= hi; j++) p[j] = p[j] + qc * kT[row + j];
       }
-      for (let j = lo; j <= hi; j++) p[j] = Math.exp((p[j] as number) - l);
+      for (let j = lo; j <= hi; j++) p[j] = Math.exp(p[j] - l);
       // dV_j += p_j dO_i ;  dP_j = dO_i · v_j
       let rowDot = 0;
-      for (let c = 0; c < dv; c++) rowDot += (dOut[oi + c] as number) * (out[oi + c] as number);
+      for (let c = 0; c < dv; c++) rowDot += dOut[oi + c] * out[oi + c];
       ds.fill(0, lo, hi + 1);
       for (let c = 0; c < dv; c++) {
-        const g = dOut[oi + c] as number;
+        const g = dOut[oi + c];
         const row = c * tk;
         for (let j = lo; j <= hi; j++) {
-          dvT[row + j] = (dvT[row + j] as number) + (p[j] as number) * g;
-          ds[j] = (ds[j] as number) + g * (vT[row + j] as number);
+          dvT[row + j] = dvT[row + j] + p[j] * g;
+          ds[j] = ds[j] + g * vT[row + j];
         }
       }
       // dS_j = p_j (dP_j − rowDot) · scale
-      for (let j = lo; j <= hi; j++) ds[j] = (p[j] as number) * ((ds[j] as number) - rowDot) * scale;
+      for (let j = lo; j <= hi; j++) ds[j] = p[j] * (ds[j] - rowDot) * scale;
       // dQ_i = Σ_j dS_j k_j ;  dK_j += dS_j q_i
       for (let c = 0; c < d; c++) {
         const row = c * tk;
-        const qc = q[qi + c] as number;
+        const qc = q[qi + c];
         let acc = 0;
         for (let j = lo; j <= hi; j++) {
-          const g = ds[j] as number;
-          acc += g * (kT[row + j] as number);
-          dkT[row + j] = (dkT[row + j] as number) + g * qc;
+          const g = ds[j];
+          acc += g * kT[row + j];
+          dkT[row + j] = dkT[row + j] + g * qc;
         }
         dq[qi + c] = acc;
       }
     }
     for (let j = 0; j < tk; j++) {
-      for (let c = 0; c < d; c++) dk[(b * tk + j) * d + c] = dkT[c * tk + j] as number;
-      for (let c = 0; c < dv; c++) dV[(b * tk + j) * dv + c] = dvT[c * tk + j] as number;
+      for (let c = 0; c < d; c++) dk[(b * tk + j) * d + c] = dkT[c * tk + j];
+      for (let c = 0; c < dv; c++) dV[(b * tk + j) * dv + c] = dvT[c * tk + j];
     }
   }
   return { dq, dk, dv: dV };

@@ -82,7 +82,7 @@ export class Adam {
 /** Scale gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
 export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Map<string, tf.Tensor>; norm: number }> {
   const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-  const norm = Math.sqrt(((await total.data()) as Float32Array)[0] as number);
+  const norm = Math.sqrt(((await total.data()) as Float32Array)[0]);
   total.dispose();
   if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };
   const scale = maxNorm / (norm + 1e-6);

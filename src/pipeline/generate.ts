@@ -57,7 +57,7 @@ export function joinWithCrossfades(clips: readonly Float32Array[], fade: number)
       let g = 1;
       if (k > 0 && i < f) g = Math.sin((Math.PI / 2) * ((i + 0.5) / f));
       if (k < clips.length - 1 && i >= len - f) g *= Math.cos((Math.PI / 2) * ((i - (len - f) + 0.5) / f));
-      out[start + i] = (out[start + i] as number) + g * (c[i] as number);
+      out[start + i] = out[start + i] + g * c[i];
     }
   });
   return out;

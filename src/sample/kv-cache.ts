@@ -45,23 +45,23 @@ function linear(
   bOffset = 0,
   wStride = dout,
 ): void {
-  for (let j = 0; j < dout; j++) out[j] = b[bOffset + j] as number;
+  for (let j = 0; j < dout; j++) out[j] = b[bOffset + j];
   for (let i = 0; i < din; i++) {
-    const xi = x[i] as number;
+    const xi = x[i];
     if (xi === 0) continue;
     const row = wOffset + i * wStride;
-    for (let j = 0; j < dout; j++) out[j] = (out[j] as number) + xi * (w[row + j] as number);
+    for (let j = 0; j < dout; j++) out[j] = out[j] + xi * w[row + j];
   }
 }
 
 function layerNorm(x: Float32Array, g: Float32Array, b: Float32Array, d: number): void {
   let mean = 0;
-  for (let i = 0; i < d; i++) mean += x[i] as number;
+  for (let i = 0; i < d; i++) mean += x[i];
   mean /= d;
   let v = 0;
-  for (let i = 0; i < d; i++) v += ((x[i] as number) - mean) ** 2;
+  for (let i = 0; i < d; i++) v += (x[i] - mean) ** 2;
   const inv = 1 / Math.sqrt(v / d + 1e-5);
-  for (let i = 0; i < d; i++) x[i] = ((x[i] as number) - mean) * inv * (g[i] as number) + (b[i] as number);
+  for (let i = 0; i < d; i++) x[i] = (x[i] - mean) * inv * g[i] + b[i];
 }
 
 /** Attention of one query over cached keys/values lo…hi ([n, d] row-major), per head, into out [d]. */
@@ -85,21 +85,21 @@ function attendCached(
     for (let t = lo; t <= hi; t++) {
       let s = 0;
       const row = t * d + off;
-      for (let i = 0; i < dh; i++) s += (q[off + i] as number) * (keys[row + i] as number);
+      for (let i = 0; i < dh; i++) s += q[off + i] * keys[row + i];
       s *= scale;
       scores[t] = s;
       if (s > max) max = s;
     }
     let sum = 0;
     for (let t = lo; t <= hi; t++) {
-      const e = Math.exp((scores[t] as number) - max);
+      const e = Math.exp(scores[t] - max);
       scores[t] = e;
       sum += e;
     }
     for (let t = lo; t <= hi; t++) {
-      const p = (scores[t] as number) / sum;
+      const p = scores[t] / sum;
       const row = t * d + off;
-      for (let i = 0; i < dh; i++) out[off + i] = (out[off + i] as number) + p * (values[row + i] as number);
+      for (let i = 0; i < dh; i++) out[off + i] = out[off + i] + p * values[row + i];
     }
   }
 }
@@ -182,7 +182,7 @@ export class IncrementalDecoder {
     const x = this.x;
     const emb = this.w.get('embedding.weight');
     const scale = Math.sqrt(d);
-    for (let i = 0; i < d; i++) x[i] = (emb[token * d + i] as number) * scale + (this.w.pe[this.pos * d + i] as number);
+    for (let i = 0; i < d; i++) x[i] = emb[token * d + i] * scale + this.w.pe[this.pos * d + i];
     for (let l = 0; l < this.layers; l++) {
       const n = `decoder.layers.${l}`;
       // self-attention over positions 0…pos (the cache plus this one)
@@ -196,7 +196,7 @@ export class IncrementalDecoder {
       const selfLo = c.windows.self === null ? 0 : Math.max(0, this.pos - c.windows.self + 1);
       attendCached(this.q, this.selfK[l] as Float32Array, this.selfV[l] as Float32Array, selfLo, this.pos, d, c.heads, this.att, this.scores);
       linear(this.att, this.w.get(`${n}.self_attn.out_proj.weight`), this.w.get(`${n}.self_attn.out_proj.bias`), d, d, this.proj);
-      for (let i = 0; i < d; i++) x[i] = (x[i] as number) + (this.proj[i] as number);
+      for (let i = 0; i < d; i++) x[i] = x[i] + this.proj[i];
       layerNorm(x, this.w.get(`${n}.norm1.weight`), this.w.get(`${n}.norm1.bias`), d);
       // cross-attention over the source
       const Wc = this.w.get(`${n}.multihead_attn.in_proj_weight`);
@@ -205,13 +205,13 @@ export class IncrementalDecoder {
       const [clo, chi] = this.crossRange(this.pos);
       attendCached(this.q, this.crossK[l] as Float32Array, this.crossV[l] as Float32Array, clo, chi, d, c.heads, this.att, this.scores);
       linear(this.att, this.w.get(`${n}.multihead_attn.out_proj.weight`), this.w.get(`${n}.multihead_attn.out_proj.bias`), d, d, this.proj);
-      for (let i = 0; i < d; i++) x[i] = (x[i] as number) + (this.proj[i] as number);
+      for (let i = 0; i < d; i++) x[i] = x[i] + this.proj[i];
       layerNorm(x, this.w.get(`${n}.norm2.weight`), this.w.get(`${n}.norm2.bias`), d);
       // feed-forward
       linear(x, this.w.get(`${n}.linear1.weight`), this.w.get(`${n}.linear1.bias`), d, c.feedForward, this.hidden);
-      for (let i = 0; i < c.feedForward; i++) if ((this.hidden[i] as number) < 0) this.hidden[i] = 0;
+      for (let i = 0; i < c.feedForward; i++) if (this.hidden[i] < 0) this.hidden[i] = 0;
       linear(this.hidden, this.w.get(`${n}.linear2.weight`), this.w.get(`${n}.linear2.bias`), c.feedForward, d, this.proj);
-      for (let i = 0; i < d; i++) x[i] = (x[i] as number) + (this.proj[i] as number);
+      for (let i = 0; i < d; i++) x[i] = x[i] + this.proj[i];
       layerNorm(x, this.w.get(`${n}.norm3.weight`), this.w.get(`${n}.norm3.bias`), d);
     }
     layerNorm(x, this.w.get('decoder.norm.weight'), this.w.get('decoder.norm.bias'), d);

@@ -21,7 +21,7 @@ export const DEFAULT_SAMPLING: Required<Omit<SamplingOptions, 'seed'>> = { topK:
 /** uncond + g·(cond − uncond), over the first `n` entries. */
 export function guide(cond: Float32Array, uncond: Float32Array, g: number, n: number): Float32Array {
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (uncond[i] as number) + g * ((cond[i] as number) - (uncond[i] as number));
+  for (let i = 0; i < n; i++) out[i] = uncond[i] + g * (cond[i] - uncond[i]);
   return out;
 }
 
@@ -29,23 +29,23 @@ export function guide(cond: Float32Array, uncond: Float32Array, g: number, n: nu
 export function pickToken(logits: Float32Array, n: number, sampling: Required<Omit<SamplingOptions, 'seed' | 'guidance'>>, rng: Rng): number {
   if (sampling.temperature === 0) {
     let best = 0;
-    for (let i = 1; i < n; i++) if ((logits[i] as number) > (logits[best] as number)) best = i;
+    for (let i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
     return best;
   }
   // candidates sorted by logit (descending); top-k cut
   const idx = Array.from({ length: n }, (_, i) => i);
-  idx.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+  idx.sort((a, b) => logits[b] - logits[a] || a - b);
   const k = sampling.topK > 0 ? Math.min(sampling.topK, n) : n;
   const kept = idx.slice(0, k);
-  const maxLogit = logits[kept[0] as number] as number;
-  const probs = kept.map((i) => Math.exp(((logits[i] as number) - maxLogit) / sampling.temperature));
+  const maxLogit = logits[kept[0]] as number;
+  const probs = kept.map((i) => Math.exp((logits[i] - maxLogit) / sampling.temperature));
   let total = probs.reduce((a, b) => a + b, 0);
   let count = kept.length;
   if (sampling.topP < 1) {
     let acc = 0;
     count = 0;
     while (count < kept.length) {
-      acc += (probs[count] as number) / total;
+      acc += probs[count] / total;
       count++;
       if (acc >= sampling.topP) break;
     }
@@ -53,8 +53,8 @@ export function pickToken(logits: Float32Array, n: number, sampling: Required<Om
   }
   let u = rng.uniform() * total;
   for (let i = 0; i < count; i++) {
-    u -= probs[i] as number;
-    if (u <= 0) return kept[i] as number;
+    u -= probs[i];
+    if (u <= 0) return kept[i];
   }
-  return kept[count - 1] as number;
+  return kept[count - 1];
 }

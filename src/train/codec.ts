@@ -133,10 +133,10 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
         const part = valClips.slice(i, i + settings.batchSize);
         const [l, r] = tf.tidy(() => {
           const out = codec.model.forward(codec.toInput(part));
-          return [out.loss.dataSync()[0] as number, out.recon.dataSync()[0] as number];
+          return [out.loss.dataSync()[0], out.recon.dataSync()[0]];
         });
-        loss += (l as number) * part.length;
-        recon += (r as number) * part.length;
+        loss += l * part.length;
+        recon += r * part.length;
       }
       return { loss: loss / valClips.length, recon: recon / valClips.length };
     },
@@ -149,8 +149,8 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
         const pieces = tf.split(x, sizes, 0) as tf.Tensor3D[];
         return {
           local: pieces[0] as tf.Tensor3D,
-          localSize: sizes[0] as number,
-          remote: pieces.slice(1).map((t, i) => ({ tensors: [t], size: sizes[i + 1] as number, seed: null })),
+          localSize: sizes[0],
+          remote: pieces.slice(1).map((t, i) => ({ tensors: [t], size: sizes[i + 1], seed: null })),
         };
       },
     },

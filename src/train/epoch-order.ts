@@ -16,7 +16,7 @@ export class EpochOrder {
     if (this.state.pos >= this.state.order.length) {
       this.state = { epoch: this.state.epoch + 1, order: rng.shuffle(Array.from({ length: this.n }, (_, i) => i)), pos: 0 };
     }
-    return this.state.order[this.state.pos++] as number;
+    return this.state.order[this.state.pos++];
   }
 
   get epoch(): number {

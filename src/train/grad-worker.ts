@@ -55,8 +55,8 @@ async function handle(m: Message): Promise<void> {
     return out.loss;
   }, vars);
   const gradArrays = vars.map((v) => (grads[v.name] ? ((grads[v.name] as tf.Tensor).dataSync() as Float32Array).slice() : new Float32Array(v.size)));
-  const loss = (value.dataSync() as Float32Array)[0] as number;
-  const scalarValues = Object.fromEntries(Object.entries(scalars).map(([k, t]) => [k, (t.dataSync() as Float32Array)[0] as number]));
+  const loss = (value.dataSync() as Float32Array)[0];
+  const scalarValues = Object.fromEntries(Object.entries(scalars).map(([k, t]) => [k, (t.dataSync() as Float32Array)[0]]));
   const kept = await Promise.all(keep.map(toWire));
   tf.dispose([value, Object.values(grads), Object.values(scalars), keep, batch]);
   parentPort?.postMessage({ type: 'result', id: m.id, loss, scalars: scalarValues, grads: gradArrays, keep: kept, tensors: tf.memory().numTensors }, [

@@ -212,9 +212,9 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     task.disposeBatch(local);
     const result = out as unknown as StepOutput;
     // asynchronous reads throughout: GPU backends cannot read back synchronously
-    let loss = ((await value.data()) as Float32Array)[0] as number;
+    let loss = ((await value.data()) as Float32Array)[0];
     const scalars: Record<string, number> = {};
-    for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0] as number;
+    for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0];
     tf.dispose([value, Object.values(result.scalars)]);
     const named = new Map<string, tf.Tensor>();
     for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
@@ -225,11 +225,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     const total = localSize + sizes.reduce((a, b) => a + b, 0);
     const w0 = localSize / total;
     loss *= w0;
-    for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) * w0;
+    for (const k of Object.keys(scalars)) scalars[k] = scalars[k] * w0;
     replies.forEach((r, i) => {
-      const w = (sizes[i] as number) / total;
+      const w = sizes[i] / total;
       loss += r.loss * w;
-      for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) + (r.scalars[k] ?? 0) * w;
+      for (const k of Object.keys(scalars)) scalars[k] = scalars[k] + (r.scalars[k] ?? 0) * w;
     });
     const names = [...trainable.keys()];
     const averaged = new Map<string, tf.Tensor>();
@@ -239,7 +239,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
         name,
         tf.tidy(() => {
           let g = tf.mul(named.get(name) ?? tf.zerosLike(v), w0);
-          replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), (sizes[i] as number) / total))));
+          replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), sizes[i] / total))));
           return g;
         }),
       );

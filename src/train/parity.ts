@@ -137,7 +137,7 @@ export async function checkGradientParity(which: 'prior' | 'codec', tolerance = 
       continue;
     }
     for (let i = 0; i < ref.length; i++) {
-      const rel = Math.abs((got[i] as number) - (ref[i] as number)) / (Math.abs(ref[i] as number) + 1e-3);
+      const rel = Math.abs(got[i] - ref[i]) / (Math.abs(ref[i]) + 1e-3);
       if (!(rel <= maxRelative)) {
         maxRelative = Number.isNaN(rel) ? Infinity : rel;
         worst = name;

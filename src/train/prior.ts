@@ -157,7 +157,7 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
         const tgt = tf.split(b.tgt, sizes, 0) as tf.Tensor2D[];
         return {
           local: { src: src[0] as tf.Tensor2D, tgt: tgt[0] as tf.Tensor2D, dropoutSeed: b.dropoutSeed },
-          localSize: sizes[0] as number,
+          localSize: sizes[0],
           remote: sizes.slice(1).map((size, i) => ({ tensors: [src[i + 1] as tf.Tensor2D, tgt[i + 1] as tf.Tensor2D], size, seed: b.dropoutSeed + i + 1 })),
         };
       },

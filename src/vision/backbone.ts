@@ -192,8 +192,8 @@ export class Backbone {
     const k = probs.length / images.length;
     return images.map((_, i) => {
       const row = probs.subarray(i * k, (i + 1) * k);
-      const cat = inet.catIndices.reduce((a, j) => a + (row[j] as number), 0);
-      const dog = inet.dogIndices.reduce((a, j) => a + (row[j] as number), 0);
+      const cat = inet.catIndices.reduce((a, j) => a + row[j], 0);
+      const dog = inet.dogIndices.reduce((a, j) => a + row[j], 0);
       return dog / Math.max(cat + dog, 1e-12);
     });
   }

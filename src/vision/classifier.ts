@@ -87,13 +87,13 @@ export class CatDogClassifier {
   }
 
   async classifyImage(file: string): Promise<Prediction> {
-    return predict(this.probDog([await readImage(file, this.backbone.spec.inputSize)])[0] as number);
+    return predict(this.probDog([await readImage(file, this.backbone.spec.inputSize)])[0]);
   }
 
   async classifyVideo(file: string, options: { fps?: number; vote?: 'median' | 'mean' } = {}): Promise<VideoPrediction> {
     const v = await readVideoFrames(file, { size: this.backbone.spec.inputSize, ...(options.fps ? { fps: options.fps } : {}) });
     const p = this.probDog(v.frames);
-    const frames = p.map((pDog, i) => ({ time: v.times[i] as number, ...predict(pDog) }));
+    const frames = p.map((pDog, i) => ({ time: v.times[i], ...predict(pDog) }));
     const meanDog = p.reduce((a, b) => a + b, 0) / p.length;
     let label: number;
     if ((options.vote ?? 'median') === 'mean') label = meanDog >= 0.5 ? 1 : 0;
@@ -150,7 +150,7 @@ function confusionOf(labels: readonly number[], pDog: readonly number[]): { accu
     [0, 0],
     [0, 0],
   ];
-  labels.forEach((l, i) => (c[l] as number[])[(pDog[i] as number) >= 0.5 ? 1 : 0]++);
+  labels.forEach((l, i) => (c[l] as number[])[pDog[i] >= 0.5 ? 1 : 0]++);
   return { accuracy: ((c[0]?.[0] ?? 0) + (c[1]?.[1] ?? 0)) / Math.max(1, labels.length), confusion: c };
 }
 

@@ -33,7 +33,7 @@ export class ClassifierHead {
     const d = this.config.featureDim;
     const buf = new Float32Array(features.length * d);
     features.forEach((f, i) => {
-      for (let k = 0; k < d; k++) buf[i * d + k] = ((f[k] as number) - (this.config.mean[k] as number)) / (this.config.std[k] as number);
+      for (let k = 0; k < d; k++) buf[i * d + k] = (f[k] - this.config.mean[k]) / this.config.std[k];
     });
     return tf.tensor2d(buf, [features.length, d]);
   }
@@ -64,7 +64,7 @@ export class ClassifierHead {
         return tf.add(bce, tf.mul(this.config.l2, tf.sum(tf.square(this.params.get('head.weight'))))) as tf.Scalar;
       }, [...vars.values()]);
       adam.apply(vars, new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) as string, g])), options.learningRate);
-      losses.push(value.dataSync()[0] as number);
+      losses.push(value.dataSync()[0]);
       tf.dispose([value, Object.values(grads)]);
     }
     tf.dispose([x, y]);
@@ -82,7 +82,7 @@ export function featureStats(features: readonly Float32Array[]): { mean: number[
   const d = (features[0] as Float32Array).length;
   const mean = new Array<number>(d).fill(0);
   const sq = new Array<number>(d).fill(0);
-  for (const f of features) for (let k = 0; k < d; k++) mean[k] = (mean[k] as number) + (f[k] as number) / features.length;
-  for (const f of features) for (let k = 0; k < d; k++) sq[k] = (sq[k] as number) + ((f[k] as number) - (mean[k] as number)) ** 2 / features.length;
+  for (const f of features) for (let k = 0; k < d; k++) mean[k] = mean[k] + f[k] / features.length;
+  for (const f of features) for (let k = 0; k < d; k++) sq[k] = sq[k] + (f[k] - mean[k]) ** 2 / features.length;
   return { mean, std: sq.map((v) => Math.sqrt(v) || 1) };
 }

@@ -103,7 +103,7 @@ export async function imageFeatures(
     const images = await Promise.all(idx.map((i) => readImage(files[i] as string, backbone.spec.inputSize)));
     const feats = backbone.features(images);
     for (let j = 0; j < idx.length; j++) {
-      const i = idx[j] as number;
+      const i = idx[j];
       const f = feats[j] as Float32Array;
       out[i] = f;
       await writeFileAtomic(path.join(cacheDir(), `${keys[i]}.f32`), new Uint8Array(f.buffer, f.byteOffset, f.byteLength));

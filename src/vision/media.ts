@@ -32,7 +32,7 @@ async function checkFile(file: string): Promise<void> {
 
 function toFloat(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = (bytes[i] as number) / 255;
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
   return out;
 }
 
