@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { CODEC_KINDS, PRESETS, type CodecKind, type PresetName } from '../models/presets';
 import { trainCodec } from '../train/codec';
 import { formatDuration } from '../train/progress';
-import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
+import { nonNegative, parseCli, runCli, UsageError, TRAIN_RUN_FLAGS } from '../util/cli';
 
 const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
                        [--steps N] [--out checkpoints/NAME] [--batch N] [--lr X] [--seed N] [--no-augment]
@@ -24,11 +24,7 @@ async function main(): Promise<void> {
       lr: { type: 'string' },
       seed: { type: 'string' },
       'no-augment': { type: 'boolean' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );

@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { PRESETS, type PresetName } from '../models/presets';
 import { type TrainPriorOptions, trainPrior } from '../train/prior';
 import { formatDuration } from '../train/progress';
-import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
+import { nonNegative, parseCli, runCli, UsageError, TRAIN_RUN_FLAGS } from '../util/cli';
 
 const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
                        [--batch N] [--lr X] [--label-smoothing X] [--label-dropout P] [--seed N]
@@ -24,11 +24,7 @@ async function main(): Promise<void> {
       'label-smoothing': { type: 'string' },
       'label-dropout': { type: 'string' },
       seed: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );

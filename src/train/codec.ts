@@ -19,7 +19,7 @@ import { restoreParams } from '../checkpoint/checkpoint';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
-import { resumeOrRefuse, trainSettings } from './run-folder';
+import { resumeOrRefuse, settingsLoopOptions, trainSettings } from './run-folder';
 import { EpochOrder } from './epoch-order';
 
 export interface TrainCodecOptions extends RunOptions {
@@ -161,9 +161,7 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
     const result = await trainLoop(task, {
       out,
       steps: runSteps,
-      schedule: { kind: 'cosine', peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: settings.steps, floor: 0.1 },
-      clipNorm: settings.clipNorm,
-      seed: settings.seed,
+      ...settingsLoopOptions(settings),
       ...runLoopOptions(options, runSteps),
       label: `${config.kind}/${config.preset}`,
       resume,

@@ -16,7 +16,7 @@ import { shareSizes } from './parallel';
 import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { assertPriorGradients } from './parity';
-import { resumeOrRefuse, trainSettings } from './run-folder';
+import { resumeOrRefuse, settingsLoopOptions, trainSettings } from './run-folder';
 import { EpochOrder } from './epoch-order';
 
 export interface TrainPriorOptions extends RunOptions {
@@ -167,9 +167,7 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
     const result = await trainLoop(task, {
       out,
       steps: runSteps,
-      schedule: { kind: 'cosine', peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: settings.steps, floor: 0.1 },
-      clipNorm: settings.clipNorm,
-      seed: settings.seed,
+      ...settingsLoopOptions(settings),
       ...runLoopOptions(options, runSteps),
       label: `prior-${config.level}/${config.preset}`,
       resume,

@@ -44,3 +44,9 @@ export function trainSettings<Settings extends Record<string, unknown>>(
   }
   return settings;
 }
+
+/** The loop options that follow from a run's settings: cosine schedule with warm-up (floor 0.1), clipping, seed. */
+export function settingsLoopOptions(settings: { learningRate: number; warmupSteps: number; steps: number; clipNorm: number; seed: number }) {
+  const { learningRate: peak, warmupSteps, steps: totalSteps, clipNorm, seed } = settings;
+  return { schedule: { kind: 'cosine' as const, peak, warmupSteps, totalSteps, floor: 0.1 }, clipNorm, seed };
+}

@@ -14,6 +14,15 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The run flags both training commands take (checkpoint and validation cadence, resume, backend, workers). */
+export const TRAIN_RUN_FLAGS = {
+  'checkpoint-every': { type: 'string' },
+  'validate-every': { type: 'string' },
+  resume: { type: 'boolean' },
+  backend: { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
 export function parseCli<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
   const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
   const parse = () => {
