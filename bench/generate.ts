@@ -1,10 +1,12 @@
 /**
  * npm run bench:generate [-- --backend NAME --clips 3 --input IMAGE]
- * Wall time per 7.2-s clip of each stage of `generate` with the shipped checkpoints: classifier,
- * Top prior, Bottom prior (KV-cache sampling), decoder; next to the PyTorch twin of the decoder.
+ * Wall time per 7.2-s clip of each stage of `generate` with the shipped checkpoints: classifier;
+ * the default generator (mel-flow: flow sampling, event layout, Griffin–Lim; no twin exists); the
+ * thesis pipeline (Top prior, Bottom prior with KV-cache sampling, decoder next to its PyTorch twin).
  * Targets: < 7.2 s per clip on 2 CPU cores (faster than real time), < 1 s on one GPU.
  */
 import { initBackend } from '../src/backend/index';
+import { loadGenerator } from '../src/pipeline/generators';
 import { shippedPath, defaultClassifier } from '../src/pipeline/models';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../src/pipeline/sound';
 import { CatDogClassifier } from '../src/vision/classifier';
@@ -28,6 +30,18 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) clf.probDog([image]);
     const classify = (performance.now() - t0) / 1000 / n;
+    const base0 = { backend: info.name, device: info.device };
+    const flow = await loadGenerator('mel-flow');
+    try {
+      await flow.generate(1, { clips: 1, seed: 'warmup' });
+      const t1 = performance.now();
+      const g = await flow.generate(1, { clips: n, seed: 'bench' });
+      const perClip = (performance.now() - t1) / 1000 / n;
+      for (const [stage, s] of Object.entries(g.stages)) emit({ name: `generate_mel_flow_${stage}_per_clip`, ...base0, step_s: Number((s / n).toFixed(4)), twin_s: null, ratio: null, twin_device: null });
+      emit({ name: 'generate_mel_flow_total_per_clip', ...base0, step_s: Number((classify + perClip).toFixed(4)), twin_s: null, ratio: null, twin_device: null, real_time_factor: Number(((classify + perClip) / 7.2).toFixed(3)), models: `mel-flow (${flow.sources.generator})` });
+    } finally {
+      flow.dispose();
+    }
     await soundForClass(models, 1, { clips: 1, seed: 'warmup' });
     const r = await soundForClass(models, 1, { clips: n, seed: 'bench' });
     const per = { top: r.timings.topSeconds / n, bottom: r.timings.bottomSeconds / n, decode: r.timings.decodeSeconds / n };
@@ -40,7 +54,7 @@ async function main(): Promise<void> {
     emit({ name: 'generate_bottom_prior_per_clip', ...base, backend: 'js (kv cache)', step_s: Number(per.bottom.toFixed(4)), twin_s: null, ratio: null, twin_device: null, tokens_per_s: Math.round(r.timings.bottomTokensPerSecond) });
     emit({ name: 'generate_decode_per_clip', ...base, step_s: Number(per.decode.toFixed(4)), twin_s: twin ? Number(twin.step_s.toFixed(4)) : null, ratio: ratio(per.decode, twin?.step_s), twin_device: twinDevice });
     const total = classify + per.top + per.bottom + per.decode;
-    emit({ name: 'generate_total_per_clip', ...base, step_s: Number(total.toFixed(4)), twin_s: null, ratio: null, twin_device: null, real_time_factor: Number((total / 7.2).toFixed(3)), models: `${models.codec.config.kind}/${models.codec.config.preset}, priors ${models.top.config.preset}` });
+    emit({ name: 'generate_thesis_total_per_clip', ...base, step_s: Number(total.toFixed(4)), twin_s: null, ratio: null, twin_device: null, real_time_factor: Number((total / 7.2).toFixed(3)), models: `${models.codec.config.kind}/${models.codec.config.preset}, priors ${models.top.config.preset}` });
   } finally {
     clf.dispose();
     disposeSoundModels(models);

@@ -1,7 +1,8 @@
 /**
- * The whole algorithm (thesis Fig. 12): image or video in → cat/dog label → Top prior → Bottom prior
- * → codec decoder → 4 kHz waveform out; for a video, enough 7.2-s clips to cover it, joined with
- * short crossfades, and the video with the new sound track muxed in.
+ * The whole algorithm (thesis Fig. 12): image or video in → cat/dog label → a sound generator
+ * (default: the log-mel flow generator; or the thesis' Top prior → Bottom prior → codec decoder) →
+ * 4 kHz waveform out; for a video, enough 7.2-s clips to cover it, joined with short crossfades, and
+ * the video with the new sound track muxed in. With a class and no input: just the sound.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -10,25 +11,28 @@ import { randomBytes } from 'node:crypto';
 import { runFfmpeg } from '../audio/ffmpeg';
 import { resample } from '../audio/resample';
 import { writeWav } from '../audio/wav';
-import type { SamplingOptions } from '../sample/strategy';
+import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { InputError } from '../util/errors';
 import { CatDogClassifier, CLASS_NAMES, type VideoPrediction } from '../vision/classifier';
 import { isImageFile, isVideoFile, probeMedia } from '../vision/media';
-import { defaultClassifier, shippedPath } from './models';
-import { disposeSoundModels, loadSoundModels, soundForClass, type SoundModels } from './sound';
+import { defaultClassifier } from './models';
+import { loadGenerator, type GenerateSoundOptions, type GeneratorKind, type SoundGenerator } from './generators';
 
-export interface GenerateOptions extends SamplingOptions {
-  input: string;
+export interface GenerateOptions extends GenerateSoundOptions {
+  /** Image or video; optional when `className` is given. */
+  input?: string;
   /** .wav (any input) or .mp4 (video input: the video with the generated track). */
   out: string;
   /** Skip the classifier. */
   className?: string;
-  models?: { codec?: string; top?: string; bottom?: string; classifier?: string | null };
+  /** Which sound generator (default 'mel-flow'). */
+  generator?: GeneratorKind;
+  models?: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null };
   fps?: number;
   vote?: 'median' | 'mean';
   crossfadeSeconds?: number;
   /** Reuse loaded models across calls. */
-  loaded?: { sound?: SoundModels; classifier?: CatDogClassifier };
+  loaded?: { generator?: SoundGenerator; classifier?: CatDogClassifier };
 }
 
 export interface GenerateResult {
@@ -42,7 +46,9 @@ export interface GenerateResult {
   clips: number;
   seconds: number;
   sampleRate: number;
-  timings: { load: number; classify: number; top: number; bottom: number; decode: number; write: number; total: number };
+  generator: GeneratorKind;
+  /** Seconds: load, classify, each generator stage (flow/compose/vocoder or top/bottom/decode), write, total. */
+  timings: Record<string, number>;
 }
 
 /** Join equal-length clips with equal-power crossfades of `fade` samples. */
@@ -71,19 +77,22 @@ async function tempPathBeside(out: string, ext: string): Promise<string> {
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
   const outExt = path.extname(o.out).toLowerCase();
-  const image = isImageFile(o.input);
-  const video = !image && isVideoFile(o.input);
-  if (!image && !video) throw new InputError(o.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
+  const input = o.input;
+  if (input === undefined && o.className === undefined) throw new InputError(o.out, 'bad-argument', 'needs an --input image or video, or a --class');
+  const image = input !== undefined && isImageFile(input);
+  const video = input !== undefined && !image && isVideoFile(input);
+  if (input !== undefined && !image && !video) throw new InputError(input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
   if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(o.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
   if (outExt === '.mp4' && !video) throw new InputError(o.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
-  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className)) throw new InputError(o.input, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
-  const info = video ? await probeMedia(o.input) : null;
-  if (video && !info?.video) throw new InputError(o.input, 'no-audio-stream', 'has no video stream');
-  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(o.input, 'empty', 'the video has zero length');
+  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className)) throw new InputError(input ?? o.out, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
+  const info = video ? await probeMedia(input as string) : null;
+  if (video && !info?.video) throw new InputError(input as string, 'no-audio-stream', 'has no video stream');
+  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(input as string, 'empty', 'the video has zero length');
 
   // models
   const tl = performance.now();
-  const sound = o.loaded?.sound ?? (await loadSoundModels({ codec: o.models?.codec ?? shippedPath('codec'), top: o.models?.top ?? shippedPath('top'), bottom: o.models?.bottom ?? shippedPath('bottom') }));
+  const kind = o.loaded?.generator?.kind ?? o.generator ?? 'mel-flow';
+  const sound = o.loaded?.generator ?? (await loadGenerator(kind, o.models ?? {}));
   let classifier = o.loaded?.classifier ?? null;
   try {
     if (!classifier && o.className === undefined) {
@@ -102,12 +111,12 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       label = CLASS_NAMES.indexOf(o.className as (typeof CLASS_NAMES)[number]);
       labelSource = '--class';
     } else if (image) {
-      const p = await (classifier as CatDogClassifier).classifyImage(o.input);
+      const p = await (classifier as CatDogClassifier).classifyImage(input as string);
       label = p.label;
       confidence = p.probability;
       labelSource = (classifier as CatDogClassifier).mode;
     } else {
-      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(o.input, { ...(o.fps ? { fps: o.fps } : {}), vote: o.vote ?? 'median' });
+      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(input as string, { ...(o.fps ? { fps: o.fps } : {}), vote: o.vote ?? 'median' });
       label = videoPrediction.label;
       confidence = videoPrediction.probability;
       labelSource = `${(classifier as CatDogClassifier).mode}, ${videoPrediction.vote} of ${videoPrediction.frames.length} frames`;
@@ -115,13 +124,13 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const classify = (performance.now() - tc) / 1000;
 
     // sound
-    const sr = sound.codec.config.sampleRate;
-    const clipSeconds = sound.codec.config.clipSamples / sr;
+    const sr = sound.sampleRate;
+    const clipSeconds = sound.clipSamples / sr;
     const fade = Math.round((o.crossfadeSeconds ?? 0.25) * sr);
     const wanted = video ? (info?.durationSeconds as number) : clipSeconds;
-    const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.codec.config.clipSamples - fade)));
-    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, ...sampling } = o;
-    const r = await soundForClass(sound, label, { ...sampling, clips: n });
+    const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.clipSamples - fade)));
+    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, generator: _g, ...sampling } = o;
+    const r = await sound.generate(label, { ...(kind === 'thesis' ? DEFAULT_SAMPLING : {}), ...sampling, clips: n });
     let audio = joinWithCrossfades(r.clips, fade);
     if (video) audio = audio.slice(0, Math.round(wanted * sr));
 
@@ -135,7 +144,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
         // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
         const wav = path.join(dir, 'track.wav');
         await writeWav(wav, resample(audio, sr, 16000), 16000, 'pcm16');
-        await runFfmpeg(['-loglevel', 'error', '-y', '-i', o.input, '-i', wav, '-map', '0:v:0', '-map', '1:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '96k', '-shortest', '-movflags', '+faststart', tmp], o.input);
+        await runFfmpeg(['-loglevel', 'error', '-y', '-i', input as string, '-i', wav, '-map', '0:v:0', '-map', '1:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '96k', '-shortest', '-movflags', '+faststart', tmp], input as string);
         await fsp.rename(tmp, o.out);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
@@ -153,10 +162,11 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       clips: n,
       seconds: audio.length / sr,
       sampleRate: sr,
-      timings: { load, classify, top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds, write, total: (performance.now() - t0) / 1000 },
+      generator: kind,
+      timings: { load, classify, ...r.stages, write, total: (performance.now() - t0) / 1000 },
     };
   } finally {
-    if (!o.loaded?.sound) disposeSoundModels(sound);
+    if (!o.loaded?.generator) sound.dispose();
     if (!o.loaded?.classifier) classifier?.dispose();
   }
 }
