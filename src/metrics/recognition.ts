@@ -7,8 +7,8 @@
  *   calls "neither" (noise-like). A generator of noise scores 0 recognised, ~1 neither.
  * - `judgeEmbedder`: the classifier's 32-dim embedding of 2-s windows (hop 1 s) as an FAD embedder,
  *   so FAD measures distance in a space that separates meows, barks and noise.
- * - `nearestTrainingSimilarity`: for a clip, the best normalised cross-correlation of its log-mel
- *   with any training recording over all time shifts (≥ 1 s of overlap). A copy of a training clip
+ * - `nearestTrainingSimilarity`: for a clip, the best normalised cross-correlation (Pearson) of its
+ *   log-mel with any training recording over all time shifts (≥ 1 s of overlap, silence skipped). A copy of a training clip
  *   scores ~1. Compare generated clips with held-out real clips, which are themselves not copies
  *   but can be close (the data set has near-duplicates).
  */
@@ -60,41 +60,40 @@ export function judgeEmbedder(judge: SoundClassifier): Embedder {
   };
 }
 
-/** Log-mel pooled to 16 bands and every second frame, with its mean removed: the memorisation view. */
+/** Log-mel pooled to 16 bands and every second frame: the memorisation view. */
 export function memorisationView(audio: Float32Array): Spectrogram {
   const s = logMelSpectrogram(audio, DEFAULT_MEL);
   const bands = 16;
   const per = s.bins / bands;
   const frames = Math.floor(s.frames / 2);
   const data = new Float32Array(frames * bands);
-  let mean = 0;
   for (let t = 0; t < frames; t++) {
     for (let b = 0; b < bands; b++) {
       let v = 0;
       for (let f = 0; f < 2; f++) for (let k = 0; k < per; k++) v += s.data[(2 * t + f) * s.bins + b * per + k] as number;
       data[t * bands + b] = v / (2 * per);
-      mean += v / (2 * per);
     }
   }
-  mean /= Math.max(1, data.length);
-  for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) - mean;
   return { frames, bins: bands, data };
 }
 
 /**
- * Best normalised cross-correlation (cosine similarity of the overlapping, mean-removed views) of
- * `a` with `b` over all time shifts with at least `minOverlap` frames (view frames: 32 ms each).
+ * Best normalised cross-correlation of `a` with `b` over all time shifts with at least `minOverlap`
+ * frames (view frames: 32 ms each): the Pearson correlation of the overlapping parts. Overlaps where
+ * either side is flat (silence against silence) are skipped — they say nothing about copying.
  */
 export function bestCrossCorrelation(a: Spectrogram, b: Spectrogram, minOverlap = 31): number {
   const bins = a.bins;
   let best = -1;
-  const lo = -(b.frames - Math.min(minOverlap, b.frames));
-  const hi = a.frames - Math.min(minOverlap, a.frames);
-  for (let shift = lo; shift <= hi; shift++) {
+  const need = Math.min(minOverlap, a.frames, b.frames);
+  for (let shift = -(b.frames - need); shift <= a.frames - need; shift++) {
     // a frame t aligns with b frame t − shift
     const t0 = Math.max(0, shift);
     const t1 = Math.min(a.frames, b.frames + shift);
-    if (t1 - t0 < Math.min(minOverlap, a.frames, b.frames)) continue;
+    const n = (t1 - t0) * bins;
+    if (t1 - t0 < need) continue;
+    let sa = 0;
+    let sb = 0;
     let ab = 0;
     let aa = 0;
     let bb = 0;
@@ -104,12 +103,17 @@ export function bestCrossCorrelation(a: Spectrogram, b: Spectrogram, minOverlap 
       for (let k = 0; k < bins; k++) {
         const x = a.data[ia + k] as number;
         const y = b.data[ib + k] as number;
+        sa += x;
+        sb += y;
         ab += x * y;
         aa += x * x;
         bb += y * y;
       }
     }
-    const c = ab / Math.sqrt(aa * bb + 1e-12);
+    const va = aa - (sa * sa) / n;
+    const vb = bb - (sb * sb) / n;
+    if (va < 1e-3 * n || vb < 1e-3 * n) continue; // flat: silence
+    const c = (ab - (sa * sb) / n) / Math.sqrt(va * vb);
     if (c > best) best = c;
   }
   return best;

@@ -6,6 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MelFlow } from '../models/mel-flow';
+
+/** What sampling needs of a model: its shape and its velocity field (MelFlow, or an analytic field in tests). */
+export type VelocityModel = Pick<MelFlow, 'velocity'> & { cfg: Pick<MelFlow['cfg'], 'frames' | 'nMels' | 'classes'> };
 import { Rng } from '../util/rng';
 
 export interface FlowSamplingOptions {
@@ -20,7 +23,7 @@ export interface FlowSamplingOptions {
 export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 2, temperature: 1 };
 
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
-function guidedVelocity(model: MelFlow, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
+function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
   return tf.tidy(() => {
     const b = labels.length;
     if (g === 1) return model.velocity(x, tf.fill([b], t) as tf.Tensor1D, tf.tensor1d(labels, 'int32'));
@@ -36,7 +39,7 @@ function guidedVelocity(model: MelFlow, x: tf.Tensor3D, t: number, labels: numbe
  * Draw one patch per label (model space, frame-major [frames × nMels] each).
  * `seed` fixes the starting noise; patch i of a call depends only on (seed, i).
  */
-export async function sampleMelPatches(model: MelFlow, labels: number[], seed: number | string, o: Partial<FlowSamplingOptions> = {}): Promise<Float32Array[]> {
+export async function sampleMelPatches(model: VelocityModel, labels: number[], seed: number | string, o: Partial<FlowSamplingOptions> = {}): Promise<Float32Array[]> {
   const { steps, guidance, temperature } = { ...DEFAULT_FLOW_SAMPLING, ...o };
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
   for (const l of labels) if (!(Number.isInteger(l) && l >= 0 && l < model.cfg.classes)) throw new RangeError(`flow sampling: class ${l} is not one of 0…${model.cfg.classes - 1}`);
