@@ -12,7 +12,7 @@ import { initBackend } from '../src/backend/index';
 import { generate, joinWithCrossfades } from '../src/pipeline/generate';
 import { neitherClip } from '../src/data/negatives';
 import { recognition } from '../src/metrics/recognition';
-import { evaluateGeneration, formatGenerationEvaluation } from '../src/pipeline/evaluate';
+import { evaluateGeneration, formatGenerationEvaluation } from '../src/pipeline/evaluate-generation';
 import { loadGenerator, loadJudge } from '../src/pipeline/generators';
 import { Rng } from '../src/util/rng';
 import { probeMedia } from '../src/vision/media';

@@ -1,6 +1,6 @@
 /** npm run eval:generation -- [--data DIR] [--n 32] [--generator mel-flow|thesis] [--judge DIR] [--json] */
 import { initBackend } from '../backend/index';
-import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/evaluate';
+import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/evaluate-generation';
 import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
 
