@@ -11,7 +11,7 @@
  * global mean + max pooling over time, a 32-dim embedding (used for FAD) and 3 logits. No I/O.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_MEL, logMelSpectrogram } from '../audio/mel';
+import { DEFAULT_MEL, logMelSpectrogram, type Spectrogram } from '../audio/mel';
 import { conv1d } from '../ops/conv1d';
 import { matMul } from '../ops/matmul';
 import { Params } from './nn';
@@ -31,7 +31,17 @@ export interface SoundClassifierConfig {
   /** Log-mel scaling: input = (logMel − offset) / scale. */
   offset: number;
   scale: number;
-  train: { steps: number; batchSize: number; learningRate: number; warmupSteps: number; clipNorm: number; weightDecay: number; dropout: number };
+  train: {
+    steps: number;
+    batchSize: number;
+    learningRate: number;
+    warmupSteps: number;
+    clipNorm: number;
+    weightDecay: number;
+    dropout: number;
+    /** SpecAugment: up to this many time masks of ≤ 40 frames and frequency masks of ≤ 8 bands per clip. */
+    masks: number;
+  };
 }
 
 export const SOUND_CLASSIFIER_PRESET: Omit<SoundClassifierConfig, 'seed'> = {
@@ -41,15 +51,21 @@ export const SOUND_CLASSIFIER_PRESET: Omit<SoundClassifierConfig, 'seed'> = {
   embed: 32,
   offset: -5.5,
   scale: 2.5,
-  train: { steps: 800, batchSize: 24, learningRate: 1e-3, warmupSteps: 50, clipNorm: 1, weightDecay: 0.01, dropout: 0.2 },
+  train: { steps: 1500, batchSize: 24, learningRate: 1e-3, warmupSteps: 50, clipNorm: 1, weightDecay: 0.05, dropout: 0.3, masks: 2 },
 };
 
 type T3 = tf.Tensor3D;
 type T2 = tf.Tensor2D;
 
 /** Log-mel input of a batch of clips, scaled as the classifier expects: [clips, frames, nMels]. */
-export function soundClassifierInput(clips: readonly Float32Array[], cfg: Pick<SoundClassifierConfig, 'offset' | 'scale'>): tf.Tensor3D {
+export function soundClassifierInput(
+  clips: readonly Float32Array[],
+  cfg: Pick<SoundClassifierConfig, 'offset' | 'scale'>,
+  /** Changes each log-mel in place before scaling (training-time masking). */
+  augment?: (spec: Spectrogram, index: number) => void,
+): tf.Tensor3D {
   const specs = clips.map((c) => logMelSpectrogram(c, DEFAULT_MEL));
+  if (augment) specs.forEach(augment);
   const frames = Math.max(...specs.map((s) => s.frames));
   const bins = DEFAULT_MEL.nMels;
   const data = new Float32Array(clips.length * frames * bins).fill((Math.log(DEFAULT_MEL.logFloor) - cfg.offset) / cfg.scale);
@@ -58,7 +74,6 @@ export function soundClassifierInput(clips: readonly Float32Array[], cfg: Pick<S
   });
   return tf.tensor3d(data, [clips.length, frames, bins]);
 }
-
 
 export class SoundClassifier {
   readonly cfg: SoundClassifierConfig;

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { dbToGain, normalize } from '../audio/clips';
 import { CLIP_SAMPLES } from '../audio/constants';
+import type { Spectrogram } from '../audio/mel';
 import { evaluationClips } from '../data/batches';
 import { loadExamples, splitDataset, type AudioItem } from '../data/dataset';
 import { neitherClip, randomNeitherKind, SYNTHETIC_NEITHER, SHAPED_NEITHER } from '../data/negatives';
@@ -48,6 +49,27 @@ export function loudWindow(x: Float32Array, length: number, rng: Rng, candidates
     if (e > bestE) (bestE = e), (best = s);
   }
   return x.slice(best, best + length);
+}
+
+/**
+ * SpecAugment (Park et al. 2019): up to `masks` time masks (≤ 40 frames) and frequency masks (≤ 8 bands),
+ * each set to the clip's mean log-mel, so the classifier cannot lean on one moment or one band.
+ */
+export function specAugment(spec: Spectrogram, rng: Rng, masks: number): void {
+  if (masks <= 0) return;
+  let mean = 0;
+  for (const v of spec.data) mean += v;
+  mean /= Math.max(1, spec.data.length);
+  for (let k = rng.int(masks + 1); k > 0; k--) {
+    const w = rng.int(41);
+    const t0 = rng.int(Math.max(1, spec.frames - w));
+    for (let t = t0; t < Math.min(spec.frames, t0 + w); t++) spec.data.fill(mean, t * spec.bins, (t + 1) * spec.bins);
+  }
+  for (let k = rng.int(masks + 1); k > 0; k--) {
+    const w = rng.int(9);
+    const m0 = rng.int(Math.max(1, spec.bins - w));
+    for (let t = 0; t < spec.frames; t++) for (let m = m0; m < Math.min(spec.bins, m0 + w); m++) spec.data[t * spec.bins + m] = mean;
+  }
 }
 
 function realClip(audio: Float32Array, rng: Rng): Float32Array {
@@ -132,7 +154,7 @@ export async function trainSoundClassifier(o: TrainSoundClassifierOptions): Prom
         labels.push(which);
       }
       dropoutSeed = rng.int(2 ** 30);
-      return [soundClassifierInput(clips, config), tf.tensor1d(labels, 'int32')];
+      return [soundClassifierInput(clips, config, (spec) => specAugment(spec, rng, tr.masks ?? 0)), tf.tensor1d(labels, 'int32')];
     },
     forward: ([x, y]) => ({ loss: model.loss(x, y, { rate: tr.dropout, seed: dropoutSeed }), scalars: {}, keep: [] }),
     disposeBatch: (b) => tf.dispose(b),
