@@ -1,10 +1,12 @@
 /**
  * npm run bench:generate [-- --backend NAME --clips 3 --input IMAGE]
- * Wall time per 7.2-s clip of each stage of `generate` with the shipped checkpoints: classifier,
- * Top prior, Bottom prior (KV-cache sampling), decoder; next to the PyTorch twin of the decoder.
+ * Wall time per 7.2-s clip of each stage of `generate` with the shipped checkpoints: classifier;
+ * the default generator (mel-flow: flow sampling, event layout, Griffin–Lim; no twin exists); the
+ * thesis pipeline (Top prior, Bottom prior with KV-cache sampling, decoder next to its PyTorch twin).
  * Targets: < 7.2 s per clip on 2 CPU cores (faster than real time), < 1 s on one GPU.
  */
 import { initBackend } from '../src/backend/index';
+import { loadGenerator } from '../src/pipeline/generators';
 import { shippedPath, defaultClassifier } from '../src/pipeline/models';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../src/pipeline/sound';
 import { CatDogClassifier } from '../src/vision/classifier';
@@ -33,6 +35,28 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) clf.probDog([image]);
     const classify = (performance.now() - t0) / 1000 / n;
+    const base0 = { backend: info.name, device: info.device };
+    const flow = await loadGenerator('mel-flow');
+    try {
+      await flow.generate(1, { clips: 1, seed: 'warmup' });
+      const t1 = performance.now();
+      const g = await flow.generate(1, { clips: n, seed: 'bench' });
+      const perClip = (performance.now() - t1) / 1000 / n;
+      for (const [stage, s] of Object.entries(g.stages))
+        emit({ name: `generate_mel_flow_${stage}_per_clip`, ...base0, step_s: Number((s / n).toFixed(4)), twin_s: null, ratio: null, twin_device: null });
+      emit({
+        name: 'generate_mel_flow_total_per_clip',
+        ...base0,
+        step_s: Number((classify + perClip).toFixed(4)),
+        twin_s: null,
+        ratio: null,
+        twin_device: null,
+        real_time_factor: Number(((classify + perClip) / 7.2).toFixed(3)),
+        models: `mel-flow (${flow.sources.generator})`,
+      });
+    } finally {
+      flow.dispose();
+    }
     await soundForClass(models, 1, { clips: 1, seed: 'warmup' });
     const r = await soundForClass(models, 1, { clips: n, seed: 'bench' });
     const per = { top: r.timings.topSeconds / n, bottom: r.timings.bottomSeconds / n, decode: r.timings.decodeSeconds / n };
@@ -85,7 +109,7 @@ async function main(): Promise<void> {
     });
     const total = classify + per.top + per.bottom + per.decode;
     emit({
-      name: 'generate_total_per_clip',
+      name: 'generate_thesis_total_per_clip',
       ...base,
       step_s: Number(total.toFixed(4)),
       twin_s: null,

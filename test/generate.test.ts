@@ -10,9 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/audio/wav';
 import { initBackend } from '../src/backend/index';
 import { generate, joinWithCrossfades } from '../src/pipeline/generate';
-import { evaluateGeneration } from '../src/pipeline/evaluate';
-import { shippedPath } from '../src/pipeline/models';
-import { disposeSoundModels, loadSoundModels } from '../src/pipeline/sound';
+import { neitherClip } from '../src/data/negatives';
+import { recognition } from '../src/metrics/recognition';
+import { evaluateGeneration, formatGenerationEvaluation } from '../src/pipeline/evaluate-generation';
+import { loadGenerator, loadJudge } from '../src/pipeline/generators';
+import { Rng } from '../src/util/rng';
 import { probeMedia } from '../src/vision/media';
 import { buildTestModels, type TestModels } from './fixtures/models';
 import { ffmpeg, tempDir } from './helpers';
@@ -30,12 +32,14 @@ beforeAll(async () => {
   await ffmpeg(['-loop', '1', '-t', '3', '-i', DOG, '-vf', 'scale=320:240,setsar=1,fps=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', video]);
 }, 300_000);
 
+// the thesis pipeline with test models built from the embedded data (the default generator is tested in mel-flow/judge tests and below)
 const withModels = () => ({ codec: models.codec, top: models.top, bottom: models.bottom, classifier: null });
+const thesis = 'thesis' as const;
 
 describe('generate', () => {
   it('an image becomes a 7.2-s WAV at 4 kHz; the label comes from the classifier (zero-shot here)', async () => {
     const out = path.join(dir, 'dog.wav');
-    const r = await generate({ input: DOG, out, models: withModels(), seed: 1 });
+    const r = await generate({ input: DOG, out, generator: thesis, models: withModels(), seed: 1 });
     expect(r.className).toBe('dog');
     expect(r.confidence).toBeGreaterThan(0.5);
     expect(r.labelSource).toMatch(/zero-shot/);
@@ -47,7 +51,7 @@ describe('generate', () => {
 
   it('a video becomes an MP4 with the original video stream and a generated AAC track as long as the video', async () => {
     const out = path.join(dir, 'dog-with-sound.mp4');
-    const r = await generate({ input: video, out, models: withModels(), className: 'dog', seed: 2 });
+    const r = await generate({ input: video, out, generator: thesis, models: withModels(), className: 'dog', seed: 2 });
     expect(r.clips).toBe(1);
     const info = await probeMedia(out);
     expect(info.video?.codec).toBe('h264');
@@ -56,7 +60,7 @@ describe('generate', () => {
     expect(info.audio?.sampleRate).toBe(16000);
     expect(info.durationSeconds).toBeCloseTo(3, 0);
     const wavOut = path.join(dir, 'dog-track.wav');
-    const w = await generate({ input: video, out: wavOut, models: withModels(), seed: 2 });
+    const w = await generate({ input: video, out: wavOut, generator: thesis, models: withModels(), seed: 2 });
     expect(w.video?.frames.length).toBe(6);
     expect((await readWav(wavOut)).channels[0]).toHaveLength(12_000);
   });
@@ -65,22 +69,27 @@ describe('generate', () => {
     const a = new Float32Array(100).fill(1);
     const joined = joinWithCrossfades([a, a, a], 10);
     expect(joined).toHaveLength(280);
-    // equal-power crossfade of two equal signals: sin + cos ≥ 1 in the overlap
-    for (const v of joined) expect(v).toBeGreaterThanOrEqual(0.99);
+    // equal-power crossfade of two equal signals: 1 ≤ sin + cos ≤ √2 in the overlap, exactly 1 outside
+    for (const v of joined) {
+      expect(v).toBeGreaterThanOrEqual(0.99);
+      expect(v).toBeLessThanOrEqual(Math.SQRT2 + 1e-6);
+    }
+    expect(joined[45]).toBe(1);
+    expect(Math.max(...joined.slice(90, 100))).toBeGreaterThan(1.3); // the middle of a fade is ≈ √2, not 1 (fade-in and fade-out both applied)
   });
 
   it('bad input: a text file named .jpg, an unknown class, a missing checkpoint, mp4 from a photo, an empty video — clear errors and no output file', async () => {
     const text = path.join(dir, 'not-a-photo.jpg');
     writeFileSync(text, 'hello');
     const out = path.join(dir, 'never.wav');
-    await expect(generate({ input: text, out, models: withModels() })).rejects.toThrow(text);
-    await expect(generate({ input: CAT, out, models: withModels(), className: 'cow' })).rejects.toThrow(/unknown class 'cow'/);
+    await expect(generate({ input: text, out, generator: thesis, models: withModels() })).rejects.toThrow(text);
+    await expect(generate({ input: CAT, out, generator: thesis, models: withModels(), className: 'cow' })).rejects.toThrow(/unknown class 'cow'/);
     const missing = path.join(dir, 'no-such-codec');
-    await expect(generate({ input: CAT, out, models: { ...withModels(), codec: missing } })).rejects.toThrow(missing);
-    await expect(generate({ input: CAT, out: path.join(dir, 'x.mp4'), models: withModels() })).rejects.toThrow(/needs a video input/);
+    await expect(generate({ input: CAT, out, generator: thesis, models: { ...withModels(), codec: missing } })).rejects.toThrow(missing);
+    await expect(generate({ input: CAT, out: path.join(dir, 'x.mp4'), generator: thesis, models: withModels() })).rejects.toThrow(/needs a video input/);
     const empty = path.join(dir, 'empty.mp4');
     writeFileSync(empty, '');
-    await expect(generate({ input: empty, out, models: withModels() })).rejects.toThrow(/empty/);
+    await expect(generate({ input: empty, out, generator: thesis, models: withModels() })).rejects.toThrow(/empty/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
@@ -126,19 +135,70 @@ describe('generate', () => {
     expect((await probeMedia(mp4)).audio?.codec).toBe('aac');
   });
 
-  it('eval:generation runs: audio classifier accuracy, class fidelity and FAD per class', async () => {
-    const m = await loadSoundModels({ codec: shippedPath('codec'), top: shippedPath('top'), bottom: shippedPath('bottom') });
+  it('the shipped default generator: --class without a picture gives a 7.2-s clip the shipped judge recognises (and noise it calls "neither")', async () => {
+    const gen = await loadGenerator('mel-flow');
+    const { judge } = await loadJudge();
     try {
-      const r = await evaluateGeneration(m, { data: 'embedded', perClass: 2 });
-      expect(r.audioClassifier.heldOutClips).toBeGreaterThan(0);
-      expect(r.perClass.map((c) => c.className)).toEqual(['cat', 'dog']);
-      for (const c of r.perClass) {
-        expect(c.generated).toBe(2);
-        expect(c.classifiedAsAsked).toBeGreaterThanOrEqual(0);
-        expect(c.fad.fad).toBeGreaterThan(0);
+      const clips: Float32Array[] = [];
+      const labels: number[] = [];
+      for (const label of [0, 1]) {
+        const r = await gen.generate(label, { clips: 3, seed: 11 });
+        for (const c of r.clips) {
+          expect(c).toHaveLength(28_800);
+          expect(c.every(Number.isFinite)).toBe(true);
+          expect(Math.max(...c.map(Math.abs))).toBeGreaterThan(0.5); // peak-normalised, not silent
+        }
+        clips.push(...r.clips);
+        labels.push(...r.clips.map(() => label));
       }
+      const rec = recognition(judge, clips, labels);
+      expect(rec.recognised).toBeGreaterThanOrEqual(4 / 6);
+      const noise = recognition(
+        judge,
+        [0, 1, 2, 3].map((i) => neitherClip('white', 28_800, new Rng(i))),
+        0,
+      );
+      expect(noise.neither).toBe(1);
     } finally {
-      disposeSoundModels(m);
+      gen.dispose();
+      judge.dispose();
     }
-  });
+    const out = path.join(dir, 'class-only.wav');
+    const r = await generate({ className: 'dog', out, seed: 3 });
+    expect(r.generator).toBe('mel-flow');
+    expect(r.labelSource).toBe('--class');
+    expect((await readWav(out)).channels[0]).toHaveLength(28_800);
+    expect(Object.keys(r.timings)).toEqual(expect.arrayContaining(['flow', 'compose', 'vocoder']));
+  }, 180_000);
+
+  it('eval:generation judges generated clips beside real held-out clips, their Griffin–Lim resynthesis and noise', async () => {
+    const gen = await loadGenerator('mel-flow');
+    const { judge, trainIds } = await loadJudge();
+    try {
+      const r = await evaluateGeneration(gen, judge, { data: 'embedded', perClass: 2, judgeTrainIds: trainIds });
+      const row = (name: string) => r.rows.find((x) => x.audio === name);
+      expect(r.rows.map((x) => x.audio)).toEqual([
+        'real held-out cat',
+        'real held-out cat → log-mel → Griffin–Lim',
+        'generated cat',
+        'real held-out dog',
+        'real held-out dog → log-mel → Griffin–Lim',
+        'generated dog',
+        'white noise',
+        'pink noise',
+        'silence',
+      ]);
+      expect(row('generated cat')?.clips).toBe(2);
+      // the references that show the metric can fail
+      expect(row('white noise')?.neither).toBe(1);
+      expect(row('silence')?.neither).toBe(1);
+      for (const f of r.fad) expect(f.generated.fad).toBeGreaterThan(0);
+      const near = row('generated dog')?.nearestTrain;
+      expect(near && near.max <= 1 && near.median > -1).toBe(true);
+      expect(formatGenerationEvaluation(r)).toMatch(/\| generated dog \| 2 \|/);
+    } finally {
+      gen.dispose();
+      judge.dispose();
+    }
+  }, 300_000);
 });

@@ -4,10 +4,13 @@ import { loadOnnxEmbedder, melStatsEmbedder, type Embedder } from '../metrics/em
 import { formatFad } from '../metrics/fad';
 import type { CodecEvaluation } from '../metrics/codec';
 import { evaluateCodecCheckpoint } from '../pipeline/evaluate';
+import { loadJudge } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run eval:codec -- --codec CHECKPOINT [--data embedded|DIR] [--split val|all] [--mode center|segments]
-                      [--embedder builtin|onnx:FILE] [--embedder-rate HZ] [--compare-untrained] [--json] [--backend NAME]`;
+                      [--embedder builtin|onnx:FILE] [--embedder-rate HZ] [--judge DIR|none] [--compare-untrained] [--json] [--backend NAME]
+"class kept": of the held-out clips the 3-way sound classifier (--judge, default checkpoints/judge) recognises
+as their class, the share whose reconstruction it still recognises — and the share of reconstructions it calls "neither".`;
 
 function show(name: string, e: CodecEvaluation): string {
   const lines = [
@@ -15,6 +18,12 @@ function show(name: string, e: CodecEvaluation): string {
     `  ${formatFad(e.fad)}`,
     `  codebook usage: ${e.usage.top !== null ? `top ${(100 * e.usage.top).toFixed(1)} % (perplexity ${e.usage.perplexityTop?.toFixed(1)}), ` : ''}bottom ${(100 * e.usage.bottom).toFixed(1)} % (perplexity ${e.usage.perplexityBottom.toFixed(1)})`,
   ];
+  if (e.classKept) {
+    const k = e.classKept;
+    lines.push(
+      `  class kept (3-way judge): ${(100 * k.kept).toFixed(1)} % · reconstructions recognised ${(100 * k.reconstructions).toFixed(1)} % (originals ${(100 * k.originals).toFixed(1)} %), called "neither" ${(100 * k.neither).toFixed(1)} %`,
+    );
+  }
   if (e.probe) {
     for (const [level, p] of Object.entries(e.probe)) {
       if (!p) continue;
@@ -37,6 +46,7 @@ async function main(): Promise<void> {
       embedder: { type: 'string', default: 'builtin' },
       'embedder-rate': { type: 'string', default: '16000' },
       'compare-untrained': { type: 'boolean' },
+      judge: { type: 'string' },
       json: { type: 'boolean' },
       backend: { type: 'string' },
     },
@@ -49,14 +59,16 @@ async function main(): Promise<void> {
   let embedder: Embedder = melStatsEmbedder;
   if (values.embedder?.startsWith('onnx:')) embedder = await loadOnnxEmbedder(values.embedder.slice(5), { sampleRate: Number(values['embedder-rate']) });
   else if (values.embedder !== 'builtin') throw new UsageError(`--embedder is builtin or onnx:FILE`);
+  const judge = values.judge === 'none' ? null : await loadJudge(values.judge);
   const r = await evaluateCodecCheckpoint({
+    judge: judge?.judge ?? null,
     codec: values.codec,
     data: values.data as string,
     split: values.split,
     mode: values.mode,
     embedder,
     compareUntrained: values['compare-untrained'] ?? false,
-  });
+  }).finally(() => judge?.judge.dispose());
   if (values.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;

@@ -1,62 +1,69 @@
-/** npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--seed 0] [--json] */
+/** npm run eval:generation -- [--data DIR] [--n 32] [--generator mel-flow|thesis] [--judge DIR] [--json] */
 import { initBackend } from '../backend/index';
-import { formatFad } from '../metrics/fad';
-import { evaluateGeneration } from '../pipeline/evaluate';
-import { shippedPath } from '../pipeline/models';
-import { disposeSoundModels, loadSoundModels } from '../pipeline/sound';
-import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';
-import { SAMPLING_FLAGS } from './sampling-options';
+import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/evaluate-generation';
+import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
+import { parseCli, runCli, UsageError } from '../util/cli';
 
-const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--top-k ${SAMPLING_FLAGS['top-k'].default}] [--guidance ${SAMPLING_FLAGS.guidance.default}] [--seed 0] [--json] [--backend NAME]
-Trains a small cat/dog audio classifier on the real clips of --data (reports its held-out accuracy), generates
-N clips per class and reports the share classified as the asked class and FAD against the real clips.`;
+const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 32] [--generator mel-flow|thesis] [--model DIR]
+                            [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G] [--steps N]
+                            [--seed 0] [--skip-memorisation] [--json] [--backend NAME]
+Generates N clips per class and judges them with the project's 3-way sound classifier (cat / dog / neither,
+trained on the training split only): share recognised as the asked class, share called "neither", FAD against
+the held-out recordings of --data in the classifier's embedding, and a memorisation check (best log-mel
+cross-correlation with any training recording) — each beside the same numbers for real held-out clips,
+their Griffin–Lim resynthesis, and noise. Recordings either model trained on are never used as held-out.`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
     {
       data: { type: 'string', default: 'embedded' },
-      n: { type: 'string', default: '8' },
+      n: { type: 'string', default: '32' },
+      generator: { type: 'string', default: 'mel-flow' },
+      model: { type: 'string' },
       codec: { type: 'string' },
       top: { type: 'string' },
       bottom: { type: 'string' },
-      'top-k': SAMPLING_FLAGS['top-k'],
-      guidance: SAMPLING_FLAGS.guidance,
+      judge: { type: 'string' },
+      guidance: { type: 'string' },
+      steps: { type: 'string' },
       seed: { type: 'string', default: '0' },
+      'skip-memorisation': { type: 'boolean' },
       json: { type: 'boolean' },
       backend: { type: 'string' },
     },
     USAGE,
   );
   const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 2) throw new UsageError('--n must be an integer ≥ 2 (FAD needs at least two clips)');
+  if (!Number.isInteger(n) || n < 2) throw new UsageError(`--n must be an integer ≥ 2 (FAD needs at least two clips), got '${values.n}'`);
+  const kind = String(values.generator) as GeneratorKind;
+  if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const guidance = values.guidance === undefined ? undefined : Number(values.guidance);
+  if (guidance !== undefined && !(Number.isFinite(guidance) && guidance >= 0 && guidance <= 20))
+    throw new UsageError(`--guidance must be a number in [0, 20], got '${values.guidance}'`);
+  const steps = values.steps === undefined ? undefined : Number(values.steps);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 200))
+    throw new UsageError(`--steps must be an integer in [1, 200], got '${values.steps}'`);
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  const models = await loadSoundModels({
-    codec: values.codec ?? shippedPath('codec'),
-    top: values.top ?? shippedPath('top'),
-    bottom: values.bottom ?? shippedPath('bottom'),
-  });
+  const { judge, dir: judgeDir, trainIds } = await loadJudge(values.judge);
+  const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });
   try {
-    const r = await evaluateGeneration(models, {
+    const r = await evaluateGeneration(gen, judge, {
       data: String(values.data),
       perClass: n,
-      seed: Number(values.seed),
-      sampling: { topK: numberAtLeast('top-k', String(values['top-k']), 0), guidance: numberAtLeast('guidance', String(values.guidance), 0) },
+      seed,
+      judgeTrainIds: trainIds,
+      skipMemorisation: values['skip-memorisation'] ?? false,
+      sampling: { ...(guidance !== undefined ? { guidance } : {}), ...(steps !== undefined ? { steps } : {}) },
+      log: (l) => process.stderr.write(`${l}\n`),
     });
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...r, models: models.sources })}\n`);
-      return;
-    }
-    const lines = [
-      `audio classifier (mel-stats + logistic regression): ${(100 * r.audioClassifier.heldOutAccuracy).toFixed(1)} % on ${r.audioClassifier.heldOutClips} real held-out clips (trained on ${r.audioClassifier.trainClips})`,
-      ...r.perClass.map(
-        (c) => `${c.className}: ${c.generated} generated, ${(100 * c.classifiedAsAsked).toFixed(1)} % classified as ${c.className}\n  ${formatFad(c.fad)}`,
-      ),
-      `class fidelity (mean): ${(100 * r.fidelity).toFixed(1)} % · ${r.secondsPerClip.toFixed(2)} s per generated 7.2-s clip`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...r, judgeCheckpoint: judgeDir })}\n`);
+    else process.stdout.write(`${formatGenerationEvaluation(r)}\njudge: ${judgeDir}\n`);
   } finally {
-    disposeSoundModels(models);
+    gen.dispose();
+    judge.dispose();
   }
 }
 

@@ -1,15 +1,16 @@
-/** npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--top-k …] [--top-p …] [--temperature …] [--guidance …] [--backend NAME] */
+/** npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--generator mel-flow|thesis] … */
 import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
-import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';
-import { SAMPLING_FLAGS, SAMPLING_USAGE, samplingFromFlags } from './sampling-options';
+import { GENERATOR_KINDS, type GeneratorKind } from '../pipeline/generators';
+import { parseCli, runCli, UsageError } from '../util/cli';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
-                    ${SAMPLING_USAGE} [--fps 2] [--vote median|mean]
-                    [--codec DIR --top DIR --bottom DIR --classifier DIR|zero-shot] [--backend NAME]
-Image → cat/dog → Top prior → Bottom prior → decoder → 4 kHz WAV; a video gets a track as long as it,
-and with --out x.mp4 the video is copied with the track muxed in (AAC at 16 kHz). Defaults: the shipped
-checkpoints in checkpoints/.`;
+                    [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
+   default generator (mel-flow):  [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
+   thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
+npm run generate -- --class cat|dog --out FILE.wav      (no picture: the sound of a class)
+Image → cat/dog → sound generator → 4 kHz WAV; a video gets a track as long as it, and with --out x.mp4
+the video is copied with the track muxed in (AAC at 16 kHz). Defaults: the shipped checkpoints in checkpoints/.`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(
@@ -19,7 +20,13 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       class: { type: 'string' },
       seed: { type: 'string', default: '0' },
-      ...SAMPLING_FLAGS,
+      generator: { type: 'string' },
+      model: { type: 'string' },
+      steps: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      temperature: { type: 'string' },
+      guidance: { type: 'string' },
       fps: { type: 'string', default: '2' },
       vote: { type: 'string', default: 'median' },
       codec: { type: 'string' },
@@ -30,35 +37,62 @@ async function main(): Promise<void> {
     },
     USAGE,
   );
-  if (!values.input || !values.out) throw new UsageError(`--input and --out are required\n\n${USAGE}`);
+  if (!values.out) throw new UsageError(`--out is required\n\n${USAGE}`);
+  if (!values.input && !values.class) throw new UsageError(`--input (an image or a video) or --class is required\n\n${USAGE}`);
+  const thesisFlags = values.codec !== undefined || values.top !== undefined || values.bottom !== undefined;
+  const kind = String(values.generator ?? (thesisFlags ? 'thesis' : 'mel-flow')) as GeneratorKind;
+  if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
+  if (kind === 'mel-flow' && thesisFlags) throw new UsageError('--codec/--top/--bottom belong to --generator thesis');
+  if (kind === 'thesis' && values.model !== undefined) throw new UsageError('--model belongs to the mel-flow generator');
   if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog')
     throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
+  const num = (k: string, v: string | undefined, lo: number, hi: number, integer = false): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (integer && !Number.isInteger(x)))
+      throw new UsageError(`--${k} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
+    return x;
+  };
+  const sampling = Object.fromEntries(
+    Object.entries({
+      steps: num('steps', values.steps, 1, 200, true),
+      topK: num('top-k', values['top-k'], 0, 1e6, true),
+      topP: num('top-p', values['top-p'], Number.MIN_VALUE, 1),
+      temperature: num('temperature', values.temperature, 0, 10),
+      guidance: num('guidance', values.guidance, 0, 20),
+    }).filter(([, v]) => v !== undefined),
+  );
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  const models: { codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
+  const models: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
+  if (values.model) models.generator = values.model;
   if (values.codec) models.codec = values.codec;
   if (values.top) models.top = values.top;
   if (values.bottom) models.bottom = values.bottom;
   if (values.classifier) models.classifier = values.classifier === 'zero-shot' ? null : values.classifier;
   const r = await generate({
-    input: values.input,
+    ...(values.input ? { input: values.input } : {}),
     out: values.out,
     ...(values.class ? { className: values.class } : {}),
-    seed: String(values.seed),
-    ...samplingFromFlags(values),
-    fps: numberAtLeast('fps', String(values.fps), 0.01),
+    generator: kind,
+    seed: num('seed', String(values.seed), 0, Number.MAX_SAFE_INTEGER, true) as number,
+    ...sampling,
+    fps: num('fps', String(values.fps), 0.01, 60) as number,
     vote: values.vote,
     models,
   });
   const t = r.timings;
   const lines = [
-    `input     ${values.input}`,
+    `input     ${values.input ?? '(none: --class)'}`,
     `label     ${r.className}${r.confidence !== null ? ` (${(100 * r.confidence).toFixed(1)} %)` : ''} — ${r.labelSource}`,
   ];
   if (r.video) lines.push(`frames    ${r.video.frames.map((f) => `${f.time.toFixed(1)}s:${f.className}`).join(' ')}`);
   lines.push(
     `backend   ${formatBackend(backend)}`,
-    `time      load ${t.load.toFixed(2)} s · classify ${t.classify.toFixed(2)} s · top ${t.top.toFixed(2)} s · bottom ${t.bottom.toFixed(2)} s · decode ${t.decode.toFixed(2)} s · write ${t.write.toFixed(2)} s · total ${t.total.toFixed(2)} s`,
+    `generator ${r.generator}`,
+    `time      ${Object.entries(t)
+      .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+      .join(' · ')}`,
     `wrote     ${r.out}: ${r.seconds.toFixed(2)} s of sound at ${r.sampleRate} Hz from ${r.clips} clip${r.clips > 1 ? 's' : ''}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -4,12 +4,27 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Codec } from '../models/codec';
+import type { SoundClassifier } from '../models/sound-classifier';
+import { recognition } from './recognition';
 import { melStatsEmbedder, type Embedder } from './embedders';
 import { fad, type FadResult } from './fad';
 import { latentProbe, type ProbeResult } from './probe';
 import { finiteMean, mse, siSdr } from './reconstruction';
 
+export interface ClassKept {
+  /** Share of the original clips recognised as their class (the ceiling). */
+  originals: number;
+  /** Share of the reconstructions recognised as their class. */
+  reconstructions: number;
+  /** Of the originals recognised, the share whose reconstruction is too. */
+  kept: number;
+  /** Share of reconstructions called "neither". */
+  neither: number;
+}
+
 export interface CodecEvaluation {
+  /** Judged by the 3-way sound classifier, when one was given. */
+  classKept: ClassKept | null;
   clips: number;
   mse: number;
   siSdr: number;
@@ -44,7 +59,7 @@ export async function evaluateCodec(
   codec: Codec,
   clips: readonly Float32Array[],
   labels: readonly number[],
-  options: { embedder?: Embedder; probe?: boolean; referenceName?: string } = {},
+  options: { embedder?: Embedder; probe?: boolean; referenceName?: string; judge?: SoundClassifier | null } = {},
 ): Promise<CodecEvaluation> {
   const codes = codec.encode(clips);
   const recon = await codec.decode(codes);
@@ -68,5 +83,22 @@ export async function evaluateCodec(
       perplexityBottom: usage.bottom.perplexity,
     },
     probe,
+    classKept: options.judge ? classKept(options.judge, clips, recon, labels) : null,
+  };
+}
+
+/**
+ * "Class kept": of the clips the judge recognises as their class, the share whose reconstruction it
+ * still recognises as that class; and the share of reconstructions it calls "neither".
+ */
+export function classKept(judge: SoundClassifier, clips: readonly Float32Array[], recon: readonly Float32Array[], labels: readonly number[]): ClassKept {
+  const orig = recognition(judge, clips, labels);
+  const rec = recognition(judge, recon, labels);
+  const base = labels.map((_, i) => i).filter((i) => orig.predictions[i] === labels[i]);
+  return {
+    originals: orig.recognised,
+    reconstructions: rec.recognised,
+    kept: base.filter((i) => rec.predictions[i] === labels[i]).length / Math.max(1, base.length),
+    neither: rec.neither,
   };
 }

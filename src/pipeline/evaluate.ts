@@ -3,6 +3,7 @@
  * Fig. 13/14) and the whole class → sound pipeline (Table 2 row 5). The measures themselves live in
  * `metrics/`; this file opens the checkpoints and datasets and hands them over.
  */
+import type { SoundClassifier } from '../models/sound-classifier';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
 import { loadCodec } from '../checkpoint/models';
 import { evaluationClips } from '../data/batches';
@@ -10,12 +11,7 @@ import { loadExamples, splitDataset } from '../data/dataset';
 import { openDataset } from '../data/open';
 import { evaluateCodec, type CodecEvaluation } from '../metrics/codec';
 import type { Embedder } from '../metrics/embedders';
-import { fad, type FadResult } from '../metrics/fad';
-import { clipFeatures, trainAudioClassifier } from '../metrics/generation';
-import { melStatsEmbedder } from '../metrics/embedders';
 import { Codec } from '../models/codec';
-import type { SamplingOptions } from '../sample/strategy';
-import { soundForClass, type SoundModels } from './sound';
 
 export interface CodecReport {
   checkpoint: string;
@@ -37,6 +33,8 @@ export async function evaluateCodecCheckpoint(request: {
   embedder?: Embedder;
   compareUntrained?: boolean;
   mode?: 'center' | 'segments';
+  /** The 3-way sound classifier for "class kept" (none: not measured). */
+  judge?: SoundClassifier | null;
 }): Promise<CodecReport> {
   const { codec, dir, step, config } = await loadCodec(request.codec);
   try {
@@ -58,7 +56,7 @@ export async function evaluateCodecCheckpoint(request: {
       }
     }
     if (clips.length < 2) throw new Error(`${request.data}: only ${clips.length} ${split} clip(s); FAD needs at least 2`);
-    const opts = request.embedder ? { embedder: request.embedder } : {};
+    const opts = { ...(request.embedder ? { embedder: request.embedder } : {}), judge: request.judge ?? null };
     const trained = await evaluateCodec(codec, clips, labels, opts);
     let untrained: CodecEvaluation | null = null;
     if (request.compareUntrained) {
@@ -73,46 +71,4 @@ export async function evaluateCodecCheckpoint(request: {
   } finally {
     codec.dispose();
   }
-}
-
-export interface GenerationReport {
-  data: string;
-  audioClassifier: { trainClips: number; heldOutClips: number; heldOutAccuracy: number };
-  perClass: Array<{ className: string; generated: number; classifiedAsAsked: number; fad: FadResult }>;
-  /** Mean share classified as the asked class. */
-  fidelity: number;
-  secondsPerClip: number;
-}
-
-export async function evaluateGeneration(
-  models: SoundModels,
-  request: { data: string; perClass?: number; sampling?: SamplingOptions; seed?: number },
-): Promise<GenerationReport> {
-  const n = request.perClass ?? 8;
-  const clf = await trainAudioClassifier(request.data, request.seed ?? 0);
-  const ds = await openDataset(request.data);
-  const real = await loadExamples(ds.items);
-  const perClass: GenerationReport['perClass'] = [];
-  let seconds = 0;
-  for (const [label, className] of ds.classes.entries()) {
-    if (label > 1) break;
-    const t0 = performance.now();
-    const r = await soundForClass(models, label, { ...request.sampling, clips: n, seed: `${request.seed ?? 0}/eval/${className}` });
-    seconds += (performance.now() - t0) / 1000;
-    const pred = clf.predict(await clipFeatures(r.clips));
-    const realClips = real.filter((e) => e.label === label).flatMap((e) => evaluationClips(e.audio, { mode: 'center' }));
-    perClass.push({
-      className,
-      generated: r.clips.length,
-      classifiedAsAsked: pred.filter((p) => p === label).length / r.clips.length,
-      fad: await fad(realClips, r.clips, melStatsEmbedder, { reference: `real ${className} clips (${request.data})`, test: `generated ${className} clips` }),
-    });
-  }
-  return {
-    data: request.data,
-    audioClassifier: { trainClips: clf.trainClips, heldOutClips: clf.heldOutClips, heldOutAccuracy: clf.heldOutAccuracy },
-    perClass,
-    fidelity: perClass.reduce((a, c) => a + c.classifiedAsAsked, 0) / Math.max(1, perClass.length),
-    secondsPerClip: seconds / Math.max(1, perClass.length * n),
-  };
 }

@@ -1,7 +1,8 @@
 /**
- * The whole algorithm (thesis Fig. 12): image or video in → cat/dog label → Top prior → Bottom prior
- * → codec decoder → 4 kHz waveform out; for a video, enough 7.2-s clips to cover it, joined with
- * short crossfades, and the video with the new sound track muxed in.
+ * The whole algorithm (thesis Fig. 12): image or video in → cat/dog label → a sound generator
+ * (default: the log-mel flow generator; or the thesis' Top prior → Bottom prior → codec decoder) →
+ * 4 kHz waveform out; for a video, enough 7.2-s clips to cover it, joined with short crossfades, and
+ * the video with the new sound track muxed in. With a class and no input: just the sound.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -10,25 +11,28 @@ import { randomBytes } from 'node:crypto';
 import { runFfmpeg } from '../audio/ffmpeg';
 import { resample } from '../audio/resample';
 import { writeWav } from '../audio/wav';
-import type { SamplingOptions } from '../sample/strategy';
+import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { InputError } from '../util/errors';
 import { CatDogClassifier, CLASS_NAMES, type VideoPrediction } from '../vision/classifier';
 import { isImageFile, isVideoFile, probeMedia } from '../vision/media';
-import { defaultClassifier, shippedPath } from './models';
-import { disposeSoundModels, loadSoundModels, soundForClass, type SoundModels } from './sound';
+import { defaultClassifier } from './models';
+import { loadGenerator, type GenerateSoundOptions, type GeneratorKind, type SoundGenerator } from './generators';
 
-export interface GenerateOptions extends SamplingOptions {
-  input: string;
+export interface GenerateOptions extends GenerateSoundOptions {
+  /** Image or video; optional when `className` is given. */
+  input?: string;
   /** .wav (any input) or .mp4 (video input: the video with the generated track). */
   out: string;
   /** Skip the classifier. */
   className?: string;
-  models?: { codec?: string; top?: string; bottom?: string; classifier?: string | null };
+  /** Which sound generator (default 'mel-flow'). */
+  generator?: GeneratorKind;
+  models?: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null };
   fps?: number;
   vote?: 'median' | 'mean';
   crossfadeSeconds?: number;
   /** Reuse loaded models across calls. */
-  loaded?: { sound?: SoundModels; classifier?: CatDogClassifier };
+  loaded?: { generator?: SoundGenerator; classifier?: CatDogClassifier };
 }
 
 export interface GenerateResult {
@@ -42,7 +46,9 @@ export interface GenerateResult {
   clips: number;
   seconds: number;
   sampleRate: number;
-  timings: { load: number; classify: number; top: number; bottom: number; decode: number; write: number; total: number };
+  generator: GeneratorKind;
+  /** Seconds: load, classify, each generator stage (flow/compose/vocoder or top/bottom/decode), write, total. */
+  timings: Record<string, number>;
 }
 
 /** Join equal-length clips with equal-power crossfades of `fade` samples. */
@@ -57,7 +63,7 @@ export function joinWithCrossfades(clips: readonly Float32Array[], fade: number)
       let g = 1;
       if (k > 0 && i < f) g = Math.sin((Math.PI / 2) * ((i + 0.5) / f));
       if (k < clips.length - 1 && i >= len - f) g *= Math.cos((Math.PI / 2) * ((i - (len - f) + 0.5) / f));
-      out[start + i] = out[start + i] + g * c[i];
+      out[start + i] = (out[start + i] as number) + g * (c[i] as number);
     }
   });
   return out;
@@ -68,34 +74,31 @@ async function tempPathBeside(out: string, ext: string): Promise<string> {
   return path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp${ext}`);
 }
 
-export async function generate(request: GenerateOptions): Promise<GenerateResult> {
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
-  const outExt = path.extname(request.out).toLowerCase();
-  const image = isImageFile(request.input);
-  const video = !image && isVideoFile(request.input);
-  if (!image && !video)
-    throw new InputError(request.input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
-  if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(request.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
-  if (outExt === '.mp4' && !video) throw new InputError(request.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
-  if (request.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(request.className))
-    throw new InputError(request.input, 'bad-argument', `unknown class '${request.className}' (choose ${CLASS_NAMES.join(' or ')})`);
-  const info = video ? await probeMedia(request.input) : null;
-  if (video && !info?.video) throw new InputError(request.input, 'no-audio-stream', 'has no video stream');
-  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(request.input, 'empty', 'the video has zero length');
+  const outExt = path.extname(o.out).toLowerCase();
+  const input = o.input;
+  if (input === undefined && o.className === undefined) throw new InputError(o.out, 'bad-argument', 'needs an --input image or video, or a --class');
+  const image = input !== undefined && isImageFile(input);
+  const video = input !== undefined && !image && isVideoFile(input);
+  if (input !== undefined && !image && !video)
+    throw new InputError(input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
+  if (outExt !== '.wav' && outExt !== '.mp4') throw new InputError(o.out, 'bad-argument', 'the output must be a .wav or an .mp4 file');
+  if (outExt === '.mp4' && !video) throw new InputError(o.out, 'bad-argument', 'an .mp4 output needs a video input (the sound track is muxed into it)');
+  if (o.className !== undefined && !(CLASS_NAMES as readonly string[]).includes(o.className))
+    throw new InputError(input ?? o.out, 'bad-argument', `unknown class '${o.className}' (choose ${CLASS_NAMES.join(' or ')})`);
+  const info = video ? await probeMedia(input as string) : null;
+  if (video && !info?.video) throw new InputError(input as string, 'no-audio-stream', 'has no video stream');
+  if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(input as string, 'empty', 'the video has zero length');
 
   // models
   const tl = performance.now();
-  const sound =
-    request.loaded?.sound ??
-    (await loadSoundModels({
-      codec: request.models?.codec ?? shippedPath('codec'),
-      top: request.models?.top ?? shippedPath('top'),
-      bottom: request.models?.bottom ?? shippedPath('bottom'),
-    }));
-  let classifier = request.loaded?.classifier ?? null;
+  const kind = o.loaded?.generator?.kind ?? o.generator ?? 'mel-flow';
+  const sound = o.loaded?.generator ?? (await loadGenerator(kind, o.models ?? {}));
+  let classifier = o.loaded?.classifier ?? null;
   try {
-    if (!classifier && request.className === undefined) {
-      const head = request.models?.classifier === undefined ? await defaultClassifier() : request.models.classifier;
+    if (!classifier && o.className === undefined) {
+      const head = o.models?.classifier === undefined ? await defaultClassifier() : o.models.classifier;
       classifier = await CatDogClassifier.load(head);
     }
     const load = (performance.now() - tl) / 1000;
@@ -106,19 +109,16 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
     let confidence: number | null = null;
     let videoPrediction: VideoPrediction | null = null;
     let labelSource: string;
-    if (request.className !== undefined) {
-      label = CLASS_NAMES.indexOf(request.className as (typeof CLASS_NAMES)[number]);
+    if (o.className !== undefined) {
+      label = CLASS_NAMES.indexOf(o.className as (typeof CLASS_NAMES)[number]);
       labelSource = '--class';
     } else if (image) {
-      const p = await (classifier as CatDogClassifier).classifyImage(request.input);
+      const p = await (classifier as CatDogClassifier).classifyImage(input as string);
       label = p.label;
       confidence = p.probability;
       labelSource = (classifier as CatDogClassifier).mode;
     } else {
-      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(request.input, {
-        ...(request.fps ? { fps: request.fps } : {}),
-        vote: request.vote ?? 'median',
-      });
+      videoPrediction = await (classifier as CatDogClassifier).classifyVideo(input as string, { ...(o.fps ? { fps: o.fps } : {}), vote: o.vote ?? 'median' });
       label = videoPrediction.label;
       confidence = videoPrediction.probability;
       labelSource = `${(classifier as CatDogClassifier).mode}, ${videoPrediction.vote} of ${videoPrediction.frames.length} frames`;
@@ -126,22 +126,22 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
     const classify = (performance.now() - tc) / 1000;
 
     // sound
-    const sr = sound.codec.config.sampleRate;
-    const clipSeconds = sound.codec.config.clipSamples / sr;
-    const fade = Math.round((request.crossfadeSeconds ?? 0.25) * sr);
+    const sr = sound.sampleRate;
+    const clipSeconds = sound.clipSamples / sr;
+    const fade = Math.round((o.crossfadeSeconds ?? 0.25) * sr);
     const wanted = video ? (info?.durationSeconds as number) : clipSeconds;
-    const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.codec.config.clipSamples - fade)));
-    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, ...sampling } = request;
-    const r = await soundForClass(sound, label, { ...sampling, clips: n });
+    const n = Math.max(1, Math.ceil((wanted * sr - fade) / (sound.clipSamples - fade)));
+    const { crossfadeSeconds: _c, input: _i, out: _o, className: _n, models: _m, fps: _f, vote: _v, loaded: _l, generator: _g, ...sampling } = o;
+    const r = await sound.generate(label, { ...(kind === 'thesis' ? DEFAULT_SAMPLING : {}), ...sampling, clips: n });
     let audio = joinWithCrossfades(r.clips, fade);
     if (video) audio = audio.slice(0, Math.round(wanted * sr));
 
     // write (temp file + rename: no partial output)
     const tw = performance.now();
-    if (outExt === '.wav') await writeWav(request.out, audio, sr, 'pcm16');
+    if (outExt === '.wav') await writeWav(o.out, audio, sr, 'pcm16');
     else {
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'soundtrack-mux-'));
-      const tmp = await tempPathBeside(request.out, '.mp4');
+      const tmp = await tempPathBeside(o.out, '.mp4');
       try {
         // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
         const wav = path.join(dir, 'track.wav');
@@ -152,7 +152,7 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
             'error',
             '-y',
             '-i',
-            request.input,
+            input as string,
             '-i',
             wav,
             '-map',
@@ -170,9 +170,9 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
             '+faststart',
             tmp,
           ],
-          request.input,
+          input as string,
         );
-        await fsp.rename(tmp, request.out);
+        await fsp.rename(tmp, o.out);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
         await fsp.rm(tmp, { force: true });
@@ -180,7 +180,7 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
     }
     const write = (performance.now() - tw) / 1000;
     return {
-      out: request.out,
+      out: o.out,
       label,
       className: CLASS_NAMES[label] as string,
       confidence,
@@ -189,18 +189,11 @@ export async function generate(request: GenerateOptions): Promise<GenerateResult
       clips: n,
       seconds: audio.length / sr,
       sampleRate: sr,
-      timings: {
-        load,
-        classify,
-        top: r.timings.topSeconds,
-        bottom: r.timings.bottomSeconds,
-        decode: r.timings.decodeSeconds,
-        write,
-        total: (performance.now() - t0) / 1000,
-      },
+      generator: kind,
+      timings: { load, classify, ...r.stages, write, total: (performance.now() - t0) / 1000 },
     };
   } finally {
-    if (!request.loaded?.sound) disposeSoundModels(sound);
-    if (!request.loaded?.classifier) classifier?.dispose();
+    if (!o.loaded?.generator) sound.dispose();
+    if (!o.loaded?.classifier) classifier?.dispose();
   }
 }

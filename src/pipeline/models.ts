@@ -8,6 +8,8 @@ export const SHIPPED = {
   top: 'checkpoints/prior-top',
   bottom: 'checkpoints/prior-bottom',
   classifier: 'checkpoints/classifier-head',
+  generator: 'checkpoints/generator',
+  judge: 'checkpoints/judge',
 } as const;
 
 export function shippedPath(which: keyof typeof SHIPPED): string {

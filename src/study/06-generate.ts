@@ -1,17 +1,19 @@
-/** Notebook 06 · generate (Fig. 12, Table 2 row 5): photo → sound, video → MP4, and generation measured. */
+/**
+ * Notebook 06 · generate (Fig. 12, Table 2 row 5): photo → sound, video → MP4, and generation measured
+ * by the 3-way judge for the default generator (mel-flow) and the thesis pipeline side by side.
+ */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { SAMPLE_RATE } from '../audio/constants';
 import { readAudio } from '../audio/decode';
 import { runFfmpeg } from '../audio/ffmpeg';
-import { evaluateGeneration, type GenerationReport } from '../pipeline/evaluate';
+import { evaluateGeneration, formatGenerationEvaluation, type GenerationEvaluation } from '../pipeline/evaluate-generation';
 import { generate } from '../pipeline/generate';
-import { shippedPath } from '../pipeline/models';
-import { disposeSoundModels, loadSoundModels } from '../pipeline/sound';
+import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
 import { projectRoot } from '../util/project';
 import { type ImageItem, openImageSet } from '../vision/images';
 import type { StudyConfig } from './config';
-import { audioHtml, tableMarkdown, thumbnailBase64, videoHtml } from './html';
+import { audioHtml, thumbnailBase64, videoHtml } from './html';
 import { saveResult } from './results';
 
 /** Each photo with its generated sound, then a video made from the dog photo with its generated track. */
@@ -40,22 +42,48 @@ async function generatedHtml(photos: ImageItem[], outDir: string): Promise<strin
   return html;
 }
 
-export async function generateStep(cfg: StudyConfig): Promise<{ html: string; report: GenerationReport; table: string }> {
+/** What notebook 06 saves: the judge's evaluation of each generator on the study's data. */
+export type GenerationResult = Record<GeneratorKind, GenerationEvaluation>;
+
+/** Two generated clips per class from each generator, as audio players. */
+async function examplesHtml(): Promise<string> {
+  let html = '';
+  for (const kind of GENERATOR_KINDS) {
+    const gen = await loadGenerator(kind);
+    try {
+      html += `<h4>${kind === 'mel-flow' ? 'default generator (mel-flow)' : 'thesis pipeline (Top → Bottom → VQ-VAE-2)'}</h4>`;
+      for (const [label, name] of ['cat', 'dog'].entries()) {
+        const r = await gen.generate(label, { clips: 2, seed: `study/${name}` });
+        for (const c of r.clips) html += audioHtml(c, SAMPLE_RATE, `${name} · ${kind}`);
+      }
+    } finally {
+      gen.dispose();
+    }
+  }
+  return html;
+}
+
+export async function generateStep(cfg: StudyConfig): Promise<{ html: string; report: GenerationResult; tables: Record<GeneratorKind, string> }> {
   const outDir = path.join(cfg.out, 'generated');
   await fsp.mkdir(outDir, { recursive: true });
   const photos = (await openImageSet(path.join(projectRoot(), 'data', 'images'))).items;
-  const html = await generatedHtml(photos, outDir);
-  const models = await loadSoundModels({ codec: shippedPath('codec'), top: shippedPath('top'), bottom: shippedPath('bottom') });
-  let report: GenerationReport;
+  const html = (await generatedHtml(photos, outDir)) + (await examplesHtml());
+  const { judge, trainIds } = await loadJudge();
+  const report = {} as GenerationResult;
+  const tables = {} as Record<GeneratorKind, string>;
   try {
-    report = await evaluateGeneration(models, { data: cfg.data, perClass: cfg.generatePerClass });
+    for (const kind of GENERATOR_KINDS) {
+      const gen = await loadGenerator(kind);
+      try {
+        report[kind] = await evaluateGeneration(gen, judge, { data: cfg.data, perClass: cfg.generatePerClass, judgeTrainIds: trainIds });
+        tables[kind] = formatGenerationEvaluation(report[kind]);
+      } finally {
+        gen.dispose();
+      }
+    }
   } finally {
-    disposeSoundModels(models);
+    judge.dispose();
   }
   await saveResult(cfg, '06-generate', report);
-  const table = tableMarkdown([
-    ['class', 'generated clips', 'classified as the asked class', 'FAD vs real (mel-stats)'],
-    ...report.perClass.map((c) => [c.className, c.generated, `${(100 * c.classifiedAsAsked).toFixed(0)} %`, c.fad.fad.toFixed(1)]),
-  ]);
-  return { html, report, table };
+  return { html, report, tables };
 }

@@ -4,7 +4,7 @@ import type { DatasetSummary } from '../data/summary';
 import { summaryMarkdown } from '../data/summary';
 import { describeModel } from '../models/describe';
 import { THESIS } from '../models/thesis';
-import type { GenerationReport } from '../pipeline/evaluate';
+import type { GenerationResult } from './06-generate';
 import { writeFileAtomic } from '../util/fs';
 import type { StudyConfig } from './config';
 import { tableHtml, tableMarkdown } from './html';
@@ -36,7 +36,7 @@ async function table2(cfg: StudyConfig): Promise<Rows> {
   const codecs = await readResult<CodecResult[]>(cfg, '02-codecs');
   const priors = await readResult<PriorResult[]>(cfg, '04-priors');
   const clf = await readResult<ClassifierResult>(cfg, '05-classifier');
-  const gen = await readResult<GenerationReport>(cfg, '06-generate');
+  const gen = await readResult<GenerationResult>(cfg, '06-generate');
   const rawRow = codecs?.find((c) => c.kind === 'raw-vqvae2');
   const perplexity = (level: string) => {
     const p = priors?.find((r) => r.level === level);
@@ -74,12 +74,21 @@ async function table2(cfg: StudyConfig): Promise<Rows> {
       `${rawRow?.steps ?? '–'} (study) · shipped: 1,500 / 150+100 / 160`,
       'CPU, quick presets',
     ],
-    [
-      'generated clips classified as the asked class',
-      '– ("mostly like noise")',
-      gen ? pct(gen.fidelity) : '–',
-      `audio classifier ${gen ? pct(gen.audioClassifier.heldOutAccuracy) : '?'} on real held-out clips`,
-    ],
+    ...(['mel-flow', 'thesis'] as const).map((kind) => {
+      const rows = gen?.[kind]?.rows.filter((r) => r.audio.startsWith('generated')) ?? [];
+      const share = (k: 'recognised' | 'neither') => (rows.length ? pct(rows.reduce((a, r) => a + (r[k] ?? 0), 0) / rows.length) : '–');
+      return [
+        `generated clips recognised as the asked class / called "neither" (${kind === 'mel-flow' ? 'default generator' : 'thesis pipeline'})`,
+        kind === 'thesis' ? '– ("mostly like noise")' : '–',
+        `${share('recognised')} / ${share('neither')}`,
+        `3-way judge (checkpoints/judge) on ${cfg.data}; real held-out: ${
+          gen?.[kind]?.rows
+            .filter((r) => r.audio.startsWith('real held-out') && !r.audio.includes('Griffin'))
+            .map((r) => pct(r.recognised ?? 0))
+            .join(' / ') ?? '?'
+        }`,
+      ];
+    }),
   ];
 }
 

@@ -5,13 +5,17 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { Codec } from '../models/codec';
+import { MelFlow, type MelFlowConfig } from '../models/mel-flow';
 import type { Params } from '../models/nn';
 import type { CodecConfig } from '../models/presets';
 import { Prior, type PriorConfig } from '../models/prior';
 import type { StepOutput } from './loop';
 
 /** Everything a worker needs to build the same model (weights arrive with every step). */
-export type ReplicaSpec = { kind: 'codec'; config: CodecConfig } | { kind: 'prior'; config: PriorConfig; labelSmoothing: number };
+export type ReplicaSpec =
+  | { kind: 'codec'; config: CodecConfig }
+  | { kind: 'prior'; config: PriorConfig; labelSmoothing: number }
+  | { kind: 'mel-flow'; config: MelFlowConfig };
 
 export interface Replica {
   params: Params;
@@ -34,7 +38,17 @@ export function priorStep(prior: Prior, src: tf.Tensor2D, tgt: tf.Tensor2D, labe
   return { loss: prior.loss(src, tgt, { labelSmoothing, dropoutSeed }), scalars: {}, keep: [] };
 }
 
+/** Mel-flow step: flow-matching loss on [x1, noise, t, label]. */
+export function melFlowStep(model: MelFlow, b: tf.Tensor[]): StepOutput {
+  const [x1, noise, t, label] = b as [tf.Tensor3D, tf.Tensor3D, tf.Tensor1D, tf.Tensor1D];
+  return { loss: model.loss(x1, noise, t, label), scalars: {}, keep: [] };
+}
+
 export function createReplica(spec: ReplicaSpec): Replica {
+  if (spec.kind === 'mel-flow') {
+    const model = new MelFlow(spec.config);
+    return { params: model.params, forward: (b) => melFlowStep(model, b), dispose: () => model.dispose() };
+  }
   if (spec.kind === 'codec') {
     const codec = new Codec(spec.config);
     return { params: codec.params, forward: (b) => codecStep(codec, b[0] as tf.Tensor3D), dispose: () => codec.dispose() };

@@ -1,0 +1,46 @@
+/** npm run train:judge -- [--data embedded|DIR] [--steps N] [--out DIR] [--resume] */
+import { formatBackend, initBackend } from '../backend/index';
+import { formatDuration } from '../train/progress';
+import { trainSoundClassifier } from '../train/sound-classifier';
+import { nonNegative, parseCli, runCli } from '../util/cli';
+
+const USAGE = `npm run train:judge -- [--data embedded|DIR] [--steps N] [--out checkpoints/NAME] [--seed N]
+                       [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
+Trains the 3-way sound classifier (cat / dog / neither) that eval:codec and eval:generation use, on the
+training split of --data only, with synthetic and recording-shaped "neither" sounds.`;
+
+async function main(): Promise<void> {
+  const { values } = parseCli(
+    process.argv.slice(2),
+    {
+      data: { type: 'string', default: 'embedded' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'validate-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
+    USAGE,
+  );
+  const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
+  process.stderr.write(`backend ${formatBackend(backend)}\n`);
+  const opts = {
+    data: String(values.data),
+    out: values.out ?? 'checkpoints/judge',
+    steps: nonNegative('steps', values.steps),
+    seed: nonNegative('seed', values.seed),
+    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
+    validateEvery: nonNegative('validate-every', values['validate-every']),
+    resume: values.resume ?? false,
+  };
+  const r = await trainSoundClassifier(
+    Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainSoundClassifier>[0],
+  );
+  process.stdout.write(
+    `${JSON.stringify({ model: 'sound-classifier', steps: r.step, backend: backend.name, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
+  );
+}
+
+runCli(main);

@@ -1,0 +1,119 @@
+/**
+ * The two sound generators behind one interface, so `sample`, `generate`, `eval:generation` and the
+ * notebooks can use either:
+ * - 'mel-flow' (the default): class → log-mel flow-matching event patches → composed 7.2-s clip →
+ *   Griffin–Lim (src/pipeline/mel-sound.ts). Recognisably a cat or a dog (see checkpoints/README.md).
+ * - 'thesis': class → Top prior → Bottom prior → raw-audio VQ-VAE-2 decoder, as the thesis built it
+ *   (src/pipeline/sound.ts); kept for the study's reproduction.
+ */
+import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
+import { MelFlow, type MelFlowConfig } from '../models/mel-flow';
+import { SoundClassifier, type SoundClassifierConfig } from '../models/sound-classifier';
+import type { FlowSamplingOptions } from '../sample/mel-flow';
+import type { SamplingOptions } from '../sample/strategy';
+import { CheckpointError, loadCheckpoint, restoreParams } from '../checkpoint/checkpoint';
+import { melSoundForClass } from './mel-sound';
+import { shippedPath } from './models';
+import { disposeSoundModels, loadSoundModels, soundForClass } from './sound';
+
+export const GENERATOR_KINDS = ['mel-flow', 'thesis'] as const;
+export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
+
+/** Options either generator understands (each ignores the other's). */
+export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<FlowSamplingOptions, 'steps'>> {
+  clips?: number;
+}
+
+export interface SoundGenerator {
+  kind: GeneratorKind;
+  sampleRate: number;
+  clipSamples: number;
+  /** Where each model came from. */
+  sources: Record<string, string>;
+  /** Ids of the recordings it was trained on (from its checkpoint), when known. */
+  trainIds: string[] | null;
+  /** `clips` consecutive 7.2-s clips for a class, with seconds per stage (names depend on the generator). */
+  generate(label: number, o: GenerateSoundOptions): Promise<{ clips: Float32Array[]; stages: Record<string, number> }>;
+  dispose(): void;
+}
+
+export interface GeneratorPaths {
+  /** mel-flow: the generator checkpoint. */
+  generator?: string;
+  /** thesis: codec and priors. */
+  codec?: string;
+  top?: string;
+  bottom?: string;
+}
+
+/** Load a mel-flow generator from a run folder or a checkpoint folder. */
+export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir: string; step: number; trainIds: string[] | null }> {
+  const ck = await loadCheckpoint<MelFlowConfig>(where, 'mel-flow');
+  const cfg = ck.meta.model;
+  if (cfg?.kind !== 'mel-flow') throw new CheckpointError(ck.dir, 'holds no mel-flow config this version understands');
+  const model = new MelFlow(cfg);
+  try {
+    restoreParams(model.params, ck.weights, ck.dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, dir: ck.dir, step: ck.meta.step, trainIds: ck.meta.data?.train ?? null };
+}
+
+export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths = {}): Promise<SoundGenerator> {
+  if (kind === 'mel-flow') {
+    const { model, dir, trainIds } = await loadMelFlow(paths.generator ?? shippedPath('generator'));
+    return {
+      kind,
+      trainIds,
+      sampleRate: SAMPLE_RATE,
+      clipSamples: CLIP_SAMPLES,
+      sources: { generator: dir },
+      async generate(label, o) {
+        const r = await melSoundForClass(model, label, {
+          clips: o.clips ?? 1,
+          seed: o.seed ?? 0,
+          ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
+          ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+          ...(o.steps !== undefined ? { steps: o.steps } : {}),
+        });
+        return { clips: r.clips, stages: { flow: r.timings.flowSeconds, compose: r.timings.composeSeconds, vocoder: r.timings.vocoderSeconds } };
+      },
+      dispose: () => model.dispose(),
+    };
+  }
+  const m = await loadSoundModels({
+    codec: paths.codec ?? shippedPath('codec'),
+    top: paths.top ?? shippedPath('top'),
+    bottom: paths.bottom ?? shippedPath('bottom'),
+  });
+  return {
+    kind,
+    sampleRate: m.codec.config.sampleRate,
+    clipSamples: m.codec.config.clipSamples,
+    sources: { ...m.sources },
+    trainIds: null,
+    async generate(label, o) {
+      const { steps: _s, ...sampling } = o;
+      const r = await soundForClass(m, label, sampling);
+      return { clips: r.clips, stages: { top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds } };
+    },
+    dispose: () => disposeSoundModels(m),
+  };
+}
+
+/** Load the 3-way sound classifier (the judge of eval:codec and eval:generation). */
+export async function loadJudge(where?: string): Promise<{ judge: SoundClassifier; dir: string; trainIds: string[] | null }> {
+  const ck = await loadCheckpoint<SoundClassifierConfig>(where ?? shippedPath('judge'), 'sound-classifier');
+  const cfg = ck.meta.model;
+  if (cfg?.kind !== 'sound-classifier') throw new CheckpointError(ck.dir, 'holds no sound-classifier config this version understands');
+  const judge = new SoundClassifier(cfg);
+  try {
+    restoreParams(judge.params, ck.weights, ck.dir);
+  } catch (e) {
+    judge.dispose();
+    throw e;
+  }
+  return { judge, dir: ck.dir, trainIds: ck.meta.data?.train ?? null };
+}

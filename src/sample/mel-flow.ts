@@ -1,0 +1,75 @@
+/**
+ * Sampling the log-mel flow-matching generator: integrate dx/dt = v(x, t, class) from noise at t = 0
+ * to data at t = 1 with the explicit midpoint rule (second order: half the velocity evaluations of
+ * Euler for the same error), classifier-free guidance v = v_null + g·(v_class − v_null), and a
+ * seeded Rng for the starting noise (same seed → same patches).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { MelFlow } from '../models/mel-flow';
+
+/** What sampling needs of a model: its shape and its velocity field (MelFlow, or an analytic field in tests). */
+export type VelocityModel = Pick<MelFlow, 'velocity'> & { cfg: Pick<MelFlow['cfg'], 'frames' | 'nMels' | 'classes'> };
+import { Rng } from '../util/rng';
+
+export interface FlowSamplingOptions {
+  /** Midpoint steps (2 velocity evaluations each). */
+  steps: number;
+  /** Classifier-free guidance scale (1 = plain conditional). */
+  guidance: number;
+  /** Scale of the starting noise (1 = the training distribution; < 1 trades variety for clarity). */
+  temperature: number;
+}
+
+export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 2, temperature: 1 };
+
+/** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
+function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const b = labels.length;
+    if (g === 1) return model.velocity(x, tf.fill([b], t) as tf.Tensor1D, tf.tensor1d(labels, 'int32'));
+    const xx = tf.concat([x, x], 0) as tf.Tensor3D;
+    const ll = tf.tensor1d([...labels, ...labels.map(() => model.cfg.classes)], 'int32');
+    const v = model.velocity(xx, tf.fill([2 * b], t) as tf.Tensor1D, ll);
+    const [vc, vu] = tf.split(v, 2, 0) as [tf.Tensor3D, tf.Tensor3D];
+    return tf.add(vu, tf.mul(tf.sub(vc, vu), g)) as tf.Tensor3D;
+  });
+}
+
+/**
+ * Draw one patch per label (model space, frame-major [frames × nMels] each).
+ * `seed` fixes the starting noise; patch i of a call depends only on (seed, i).
+ */
+export async function sampleMelPatches(
+  model: VelocityModel,
+  labels: number[],
+  seed: number | string,
+  o: Partial<FlowSamplingOptions> = {},
+): Promise<Float32Array[]> {
+  const { steps, guidance, temperature } = { ...DEFAULT_FLOW_SAMPLING, ...o };
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
+  for (const l of labels)
+    if (!(Number.isInteger(l) && l >= 0 && l < model.cfg.classes)) throw new RangeError(`flow sampling: class ${l} is not one of 0…${model.cfg.classes - 1}`);
+  const { frames, nMels } = model.cfg;
+  const n = frames * nMels;
+  const noise = new Float32Array(labels.length * n);
+  labels.forEach((_, i) => {
+    const rng = new Rng(`${seed}/patch${i}`);
+    for (let k = 0; k < n; k++) noise[i * n + k] = temperature * rng.normal();
+  });
+  let x = tf.tensor3d(noise, [labels.length, frames, nMels]);
+  const h = 1 / steps;
+  for (let s = 0; s < steps; s++) {
+    const t = s * h;
+    const next = tf.tidy(() => {
+      const v1 = guidedVelocity(model, x, t, labels, guidance);
+      const mid = tf.add(x, tf.mul(v1, h / 2)) as tf.Tensor3D;
+      const v2 = guidedVelocity(model, mid, t + h / 2, labels, guidance);
+      return tf.add(x, tf.mul(v2, h)) as tf.Tensor3D;
+    });
+    x.dispose();
+    x = next;
+  }
+  const data = (await x.data()) as Float32Array;
+  x.dispose();
+  return labels.map((_, i) => data.slice(i * n, (i + 1) * n));
+}

@@ -1,0 +1,174 @@
+/**
+ * The log-mel flow generator and its parts: the sampler integrates a known velocity field exactly
+ * and applies guidance as uncond + g·(cond − uncond); event patches come from the loud part of a
+ * recording; the layout fades and never adds energy; the model trains (loss falls on a fixed batch),
+ * and an interrupted run resumes to the same loss as an uninterrupted one.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { activeSpan, composeEvents } from '../src/audio/compose';
+import type { Spectrogram } from '../src/audio/mel';
+import { initBackend } from '../src/backend/index';
+import { eventPatch, frameEnergy, gainPatch } from '../src/data/events';
+import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
+import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
+import { trainMelFlow } from '../src/train/mel-flow';
+import { Rng } from '../src/util/rng';
+import { tempDir } from './helpers';
+
+const dir = tempDir();
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+/** The exact velocity field of the flow whose data distribution is the single point c[label]: v = (c − x)/(1 − t). */
+function pointField(targets: number[]): VelocityModel {
+  const cfg = { frames: 4, nMels: 3, classes: targets.length - 1 };
+  return {
+    cfg,
+    velocity: (x, t, label) =>
+      tf.tidy(() => {
+        const c = tf.reshape(tf.gather(tf.tensor1d(targets), tf.cast(label, 'int32')), [-1, 1, 1]);
+        return tf.div(tf.sub(c, x), tf.reshape(tf.sub(1, t), [-1, 1, 1])) as tf.Tensor3D;
+      }),
+  };
+}
+
+describe('flow sampling', () => {
+  it('the midpoint rule lands exactly on the target of a straight flow, from any noise, with any step count', async () => {
+    for (const steps of [1, 3, 10]) {
+      const [a, b] = await sampleMelPatches(pointField([2, -1, 0]), [0, 1], 'seed', { steps, guidance: 1 });
+      for (const v of a as Float32Array) expect(v).toBeCloseTo(2, 4);
+      for (const v of b as Float32Array) expect(v).toBeCloseTo(-1, 4);
+    }
+  });
+
+  it('classifier-free guidance g gives null + g·(class − null); g = 1 is the plain conditional', async () => {
+    // class 0 → 2, class 1 → −1, null (index 2) → 0.5
+    const field = pointField([2, -1, 0.5]);
+    const [g3] = await sampleMelPatches(field, [0], 's', { steps: 4, guidance: 3 });
+    for (const v of g3 as Float32Array) expect(v).toBeCloseTo(0.5 + 3 * (2 - 0.5), 3);
+    const [g0] = await sampleMelPatches(field, [1], 's', { steps: 4, guidance: 0 });
+    for (const v of g0 as Float32Array) expect(v).toBeCloseTo(0.5, 3);
+  });
+
+  it('same seed → same patches; another seed → other patches; patch i depends only on (seed, i)', async () => {
+    const model = new MelFlow(melFlowPreset('tiny', 1));
+    try {
+      const a = await sampleMelPatches(model, [0, 1], 7, { steps: 2 });
+      const b = await sampleMelPatches(model, [0, 1, 1], 7, { steps: 2 });
+      const c = await sampleMelPatches(model, [0, 1], 8, { steps: 2 });
+      expect(Array.from(a[0] as Float32Array)).toEqual(Array.from(b[0] as Float32Array));
+      expect(Array.from(a[1] as Float32Array)).toEqual(Array.from(b[1] as Float32Array));
+      expect(Array.from(a[0] as Float32Array)).not.toEqual(Array.from(c[0] as Float32Array));
+      await expect(sampleMelPatches(model, [2], 7)).rejects.toThrow(/class 2 is not one of 0…1/);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+const spec = (frames: number, bins: number, f: (t: number, m: number) => number): Spectrogram => {
+  const data = new Float32Array(frames * bins);
+  for (let t = 0; t < frames; t++) for (let m = 0; m < bins; m++) data[t * bins + m] = f(t, m);
+  return { frames, bins, data };
+};
+const SILENCE = Math.log(1e-5);
+
+describe('event patches and layout', () => {
+  it('a patch is the loudest of the candidate windows; a short recording is padded with silence', () => {
+    // a recording of 300 frames, loud only in frames 200–240
+    const rec = spec(300, 4, (t) => (t >= 200 && t < 240 ? 0 : -8));
+    const e = frameEnergy(rec);
+    let hits = 0;
+    for (let s = 0; s < 20; s++) {
+      const p = eventPatch(rec, e, new Rng(s), { frames: 64, silence: SILENCE, candidates: 50 });
+      if (p.some((v) => v === 0)) hits++;
+    }
+    expect(hits).toBe(20); // with many candidates the loud part is always inside
+    const short = spec(10, 4, () => 1);
+    const p = eventPatch(short, frameEnergy(short), new Rng(1), { frames: 32, silence: SILENCE });
+    expect(p.filter((v) => v === 1)).toHaveLength(40);
+    expect(p.filter((v) => v === Math.fround(SILENCE))).toHaveLength(32 * 4 - 40);
+    // gain: −20 dB is −ln(10) in log-mel, never below silence
+    const g = gainPatch(new Float32Array([0, SILENCE + 0.1]), -20, SILENCE);
+    expect(g[0]).toBeCloseTo(-Math.LN10, 5);
+    expect(g[1]).toBe(Math.fround(SILENCE));
+  });
+
+  it('the active span is the frames within spanDb of the loudest frame', () => {
+    const s = spec(50, 2, (t) => (t >= 10 && t < 20 ? 0 : t >= 30 && t < 35 ? -2 : -12));
+    expect(activeSpan(s, 30)).toEqual([10, 35]); // e^−2 ≈ −17 dB: inside
+    expect(activeSpan(s, 10)).toEqual([10, 20]);
+  });
+
+  it('layout: events in order with gaps in range, faded in and out, never louder than the loudest event, floor between', () => {
+    const ev = [0, 1, 2].map((k) => spec(40, 3, (t) => (t >= 5 && t < 35 ? -1 - k : -9)));
+    const { spec: clip, placed } = composeEvents(ev, new Rng(3), { frames: 200, silence: SILENCE, gap: [12, 20], fadeFrames: 4, firstStart: 10 });
+    expect(clip.frames).toBe(200);
+    expect(placed.map((p) => p.event)).toEqual([0, 1, 2]);
+    expect(placed[0]?.start).toBeLessThanOrEqual(10);
+    for (let i = 1; i < placed.length; i++) {
+      const gap = (placed[i]?.start as number) - ((placed[i - 1]?.start as number) + (placed[i - 1]?.frames as number));
+      expect(gap).toBeGreaterThanOrEqual(12);
+      expect(gap).toBeLessThanOrEqual(20);
+    }
+    const max = Math.max(...clip.data);
+    expect(max).toBeLessThanOrEqual(-1 + 1e-6);
+    // fade-in: the first frame of the first event is well below its plateau
+    const first = placed[0]?.start as number;
+    expect(clip.data[first * 3] as number).toBeLessThan(-2);
+    expect(clip.data[(first + 10) * 3] as number).toBeCloseTo(-1, 5);
+    // before the first event: the floor (the events' quiet frames), not digital silence
+    if (first > 0) expect(clip.data[0] as number).toBeCloseTo(-9, 5);
+  });
+});
+
+describe('training', () => {
+  it('the loss falls when a tiny model fits one fixed batch', async () => {
+    const model = new MelFlow(melFlowPreset('tiny', 0));
+    try {
+      const rng = new Rng(0);
+      const n = 4 * 32 * 64;
+      const x1 = tf.tensor3d(
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i / 50)),
+        [4, 32, 64],
+      );
+      const noise = tf.tensor3d(
+        Float32Array.from({ length: n }, () => rng.normal()),
+        [4, 32, 64],
+      );
+      const t = tf.tensor1d([0.1, 0.4, 0.6, 0.9]);
+      const label = tf.tensor1d([0, 1, 0, 2], 'int32');
+      const opt = tf.train.adam(3e-3);
+      const vars = [...model.params.trainable().values()];
+      const lossAt = () => tf.tidy(() => model.loss(x1, noise, t, label).dataSync()[0] as number);
+      const before = lossAt();
+      const start = tf.memory().numTensors;
+      for (let i = 0; i < 50; i++) opt.minimize(() => model.loss(x1, noise, t, label), true, vars)?.dispose();
+      expect(lossAt()).toBeLessThan(0.6 * before);
+      // Adam's moment variables are created on the first step; nothing else may accumulate
+      expect(tf.memory().numTensors - start).toBeLessThanOrEqual(2 * vars.length + 2);
+      tf.dispose([x1, noise, t, label]);
+      opt.dispose();
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('trains on the embedded data; an interrupted run resumed ends with the same loss as an uninterrupted one', async () => {
+    const straight = await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'a'), steps: 4, quiet: true, checkpointEvery: 2 });
+    await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'b'), steps: 4, quiet: true, checkpointEvery: 2, stopAfter: 2 });
+    const resumed = await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'b'), resume: true, quiet: true });
+    expect(resumed.step).toBe(4);
+    expect(resumed.metrics.loss).toBe(straight.metrics.loss);
+    const meta = JSON.parse(readFileSync(path.join(straight.checkpoint, 'checkpoint.json'), 'utf8')) as { kind: string; model: { kind: string } };
+    expect(meta.kind).toBe('mel-flow');
+    await expect(trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'a'), steps: 4, quiet: true })).rejects.toThrow(
+      /already holds a training run/,
+    );
+  }, 180_000);
+});
