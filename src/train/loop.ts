@@ -11,7 +11,7 @@ import type { BackendName } from '../backend/index';
 import type { Params } from '../models/nn';
 import { projectVersion } from '../util/project';
 import { Rng } from '../util/rng';
-import { Adam, clipByGlobalNorm, type AdamConfig } from './adam';
+import { Adam, type AdamConfig } from './adam';
 import { saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint';
 import { GradientWorkers, type ParallelTask } from './parallel';
 import { Progress } from './progress';
@@ -252,9 +252,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
         tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
-      const clipped = await clipByGlobalNorm(named, o.clipNorm);
-      adam.apply(trainable, clipped.grads, lr);
-      tf.dispose([...clipped.grads.values()]);
+      // clip + Adam: on webgpu two fused dispatches for all parameters (src/ops/adam-webgpu.ts)
+      const normTensor = await adam.clipAndApply(trainable, named, lr, o.clipNorm);
+      tf.dispose([...named.values()]);
+      const clipped = { norm: ((await normTensor.data()) as Float32Array)[0] as number };
+      normTensor.dispose();
       const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
       tf.dispose(keep);
       step += 1;
