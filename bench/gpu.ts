@@ -4,8 +4,8 @@
  * One training step (gradients, clipping by global norm 1, Adam; the loss read back at the end as a
  * logging step would) of the thesis codec (batch 8 × 28,800) and the thesis prior (batch 4, 900 → 901)
  * on the webgpu backend (any adapter; Mesa llvmpipe allowed), for each variant in the same run:
- *   reference  the ops as written (per-parameter Adam, norm read back every step)
- *   fused      the fused WebGPU kernels (src/ops/*-webgpu.ts), no read-back but the loss
+ *   reference  the ops as written (SOUNDTRACK_FUSED=0: op-by-op conv1d, layer norm, per-parameter Adam, norm read back)
+ *   fused      the fused WebGPU programs (src/ops/*-webgpu.ts), no read-back but the loss
  * Each variant: one warm-up step, then one measured step (--steps N: median of N).
  * With --count the measured step's GPU work is counted (src/backend/gpu-counter.ts): dispatches,
  * submits, pipelines compiled, buffers created, bind groups, uniform writes, read-backs — total and by op.
@@ -42,6 +42,19 @@ interface VariantResult {
 }
 
 async function runVariant(w: Workload, variant: Variant, steps: number, counter: GpuCounter | null): Promise<VariantResult> {
+  // SOUNDTRACK_FUSED=0 turns every fused WebGPU op off (conv1d, layer norm, Adam): the reference variant
+  const saved = process.env.SOUNDTRACK_FUSED;
+  if (variant === 'reference') process.env.SOUNDTRACK_FUSED = '0';
+  else delete process.env.SOUNDTRACK_FUSED;
+  try {
+    return await measureVariant(w, variant, steps, counter);
+  } finally {
+    if (saved === undefined) delete process.env.SOUNDTRACK_FUSED;
+    else process.env.SOUNDTRACK_FUSED = saved;
+  }
+}
+
+async function measureVariant(w: Workload, variant: Variant, steps: number, counter: GpuCounter | null): Promise<VariantResult> {
   const model = w.build();
   const adam = new Adam({}, variant === 'fused' ? 'auto' : 'off');
   const byVar = new Map([...model.vars].map(([n, v]) => [v.name, n]));
