@@ -36,7 +36,12 @@ export interface TwinResult {
 /** Run a twin script; null (with a message on stderr) when PyTorch is not available. */
 export function runTwin(script: string, args: string[]): TwinResult | null {
   const file = path.join(process.cwd(), 'bench', 'twins', script);
-  const r = spawnSync(twinPython(), [file, ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' } });
+  // BENCH_TWIN_DEVICE=cuda times the twin on the GPU (scripts/gpu-check.sh); default: the twin's own default (cpu)
+  const device = process.env.BENCH_TWIN_DEVICE ? ['--device', process.env.BENCH_TWIN_DEVICE] : [];
+  const r = spawnSync(twinPython(), [file, ...args, ...device], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+  });
   if (r.status !== 0) {
     process.stderr.write(
       `twin ${script} failed (is python3-torch installed? apt-get install python3-torch libopenblas0-pthread):\n${r.stderr.split('\n').slice(-5).join('\n')}\n`,

@@ -1,12 +1,22 @@
 /**
  * Gradient parity on a WebGPU adapter: a tiny codec's and a tiny prior's gradients against the cpu
- * backend's. Runs on whatever adapter Dawn finds — a GPU, or Mesa llvmpipe through Dawn's OpenGL ES
- * backend on CPU machines (where tfjs' own prior gradients are known to be wrong, docs/FACTS.md). Skipped
- * only when no WebGPU adapter can start. `npm run test:gpu-parity` runs this file alone.
+ * backend's, and every fused WebGPU op (src/ops/*-webgpu.ts) against its reference on the cpu
+ * backend. Runs on whatever adapter Dawn finds — a GPU, or Mesa llvmpipe through Dawn's OpenGL ES
+ * backend on CPU machines (where tfjs' own prior gradients are known to be wrong, docs/FACTS.md; Mesa:
+ * apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri, as .ci/run does).
+ * Skipped, with the reason printed, only when no WebGPU adapter can start.
+ * `npm run test:gpu-parity` runs this file alone.
  */
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, type BackendInfo } from '../src/backend/index';
+import { initBackend, quietCpuAdvert, type BackendInfo } from '../src/backend/index';
+import { conv1dReference } from '../src/ops/conv1d';
+import { conv1dWebGpu } from '../src/ops/conv1d-webgpu';
+import { layerNormReference } from '../src/ops/layer-norm';
+import { layerNormWebGpu } from '../src/ops/layer-norm-webgpu';
+import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
+import { Rng } from '../src/util/rng';
 
 let info: BackendInfo | null = null;
 let reason = '';
@@ -16,23 +26,178 @@ beforeAll(async () => {
     info = await initBackend({ backend: 'webgpu' });
   } catch (e) {
     reason = (e as Error).message;
+    process.stderr.write(`gpu-parity: skipped — no WebGPU adapter: ${reason}\n`);
   }
 }, 120_000);
+
+/** Run `fn` on the cpu backend, then switch back to the one in use. */
+async function onCpu<T>(fn: () => Promise<T>): Promise<T> {
+  const here = tf.getBackend();
+  await tf.setBackend('cpu');
+  quietCpuAdvert();
+  try {
+    return await fn();
+  } finally {
+    await tf.setBackend(here);
+  }
+}
+
+function maxRelative(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    const r = Math.abs((a[i] as number) - (b[i] as number)) / (Math.abs(b[i] as number) + 1e-3);
+    worst = Number.isNaN(r) ? Infinity : Math.max(worst, r);
+  }
+  return worst;
+}
 
 describe('WebGPU gradient parity (webgpu vs cpu)', () => {
   for (const which of ['codec', 'prior'] as const) {
     it(`${which}: gradients agree with the cpu backend`, async (ctx) => {
       if (!info) {
-        ctx.skip(); // no WebGPU adapter on this machine
+        ctx.skip(); // no WebGPU adapter on this machine (reason on stderr)
         return;
       }
       const r = await checkGradientParity(which);
       expect(r.backend).toBe('webgpu');
       expect(r.maxRelative, `${which} on ${info.device}: worst ${r.worst}`).toBeLessThan(1e-2);
-    });
+    }, 300_000); // llvmpipe on a busy 2-core machine
   }
   it('reports why when WebGPU cannot start', () => {
     if (info) expect(info.adapter).toBeDefined();
     else expect(reason).toMatch(/webgpu/i);
+  });
+});
+
+describe('fused WebGPU ops vs their references on cpu', () => {
+  const SHAPES: number[][] = [[3, 5, 7], [7], [300, 11], [1], [64, 65]];
+
+  /** Three clipped Adam steps over a few parameters (the 2nd step clips); values, moments and norms. */
+  async function adamRun(fused: boolean, weightDecay: number) {
+    const rng = new Rng(9);
+    const rand = (shape: number[], scale: number) =>
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()),
+        shape,
+      );
+    const vars = new Map(SHAPES.map((s, i) => [`p${i}`, tf.variable(rand(s, 1), true, `adam_parity_${fused}_${i}_${Math.random()}`)]));
+    const adam = new Adam({ weightDecay }, fused ? 'auto' : 'off');
+    expect(adam.usesFused()).toBe(fused);
+    const norms: number[] = [];
+    for (const [lr, maxNorm, scale] of [
+      [1e-2, 1e3, 1],
+      [3e-2, 0.5, 3],
+      [1e-3, 0, 0.1],
+    ] as const) {
+      const grads = new Map(SHAPES.map((s, i) => [`p${i}`, rand(s, scale)]));
+      const norm = await adam.clipAndApply(vars, grads, lr, maxNorm);
+      norms.push(((await norm.data()) as Float32Array)[0] as number);
+      tf.dispose([norm, ...grads.values()]);
+    }
+    const state = adam.getState();
+    const read = async (m: Map<string, tf.Tensor>) =>
+      Promise.all([...m.keys()].sort().map(async (k) => (await (m.get(k) as tf.Tensor).data()) as Float32Array));
+    const out = { params: await read(vars), m: await read(state.m), v: await read(state.v), norms, step: adam.step };
+    adam.dispose();
+    tf.dispose([...vars.values()]);
+    return out;
+  }
+
+  for (const weightDecay of [0, 0.01]) {
+    it(`Adam: clip + update over all parameters in 2 dispatches equals the reference (weight decay ${weightDecay})`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const got = await adamRun(true, weightDecay);
+      const want = await onCpu(() => adamRun(false, weightDecay));
+      expect(got.step).toBe(3);
+      got.norms.forEach((n, i) => expect(n).toBeCloseTo(want.norms[i] as number, 3));
+      for (const key of ['params', 'm', 'v'] as const) {
+        want[key].forEach((w, i) => expect(maxRelative(got[key][i] as Float32Array, w), `${key}[${i}]`).toBeLessThan(1e-4));
+      }
+    });
+  }
+
+  const CONVS = [
+    { name: 'dilated k3 d3 p3, input ReLU (residual layer)', kernel: 3, cin: 5, cout: 4, stride: 1, dilation: 3, padding: 3, inputRelu: true },
+    { name: 'strided k4 s2 p1 (downsampling)', kernel: 4, cin: 3, cout: 6, stride: 2, dilation: 1, padding: 1, inputRelu: false },
+    { name: '1×1, input ReLU', kernel: 1, cin: 6, cout: 3, stride: 1, dilation: 1, padding: 0, inputRelu: true },
+    { name: 'k3 p1, odd length', kernel: 3, cin: 1, cout: 7, stride: 1, dilation: 1, padding: 1, inputRelu: false },
+  ];
+  for (const c of CONVS) {
+    it(`conv1d (${c.name}): values and gradients (x, w, bias) equal conv1dReference on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(c.kernel * 31 + c.cin);
+      const L = 37;
+      const data = {
+        x: Float32Array.from({ length: 2 * L * c.cin }, () => rng.normal()),
+        w: Float32Array.from({ length: c.kernel * c.cin * c.cout }, () => rng.normal() * 0.5),
+        b: Float32Array.from({ length: c.cout }, () => rng.normal()),
+      };
+      const opts = { stride: c.stride, dilation: c.dilation, padding: c.padding };
+      const run = async (fused: boolean) => {
+        const x = tf.tensor3d(data.x, [2, L, c.cin]);
+        const w = tf.tensor3d(data.w, [c.kernel, c.cin, c.cout]);
+        const b = tf.tensor1d(data.b);
+        const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => {
+          const y = fused
+            ? conv1dWebGpu(xx as tf.Tensor3D, ww as tf.Tensor3D, bb as tf.Tensor1D, { ...opts, inputRelu: c.inputRelu })
+            : conv1dReference(c.inputRelu ? tf.relu(xx as tf.Tensor3D) : (xx as tf.Tensor3D), ww as tf.Tensor3D, bb as tf.Tensor1D, opts);
+          // a loss that weights every output differently
+          return tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
+        };
+        const y = fused ? conv1dWebGpu(x, w, b, { ...opts, inputRelu: c.inputRelu }) : conv1dReference(c.inputRelu ? tf.relu(x) : x, w, b, opts);
+        const grads = tf.grads(f)([x, w, b]);
+        const out = { y: (await y.data()) as Float32Array, grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)) };
+        tf.dispose([x, w, b, y, ...grads]);
+        return out;
+      };
+      const got = await run(true);
+      const want = await onCpu(() => run(false));
+      expect(got.y.length).toBe(want.y.length);
+      expect(maxRelative(got.y, want.y), 'y').toBeLessThan(1e-4);
+      // gradients sum up to batch·time terms in another order than the reference: float32 rounding ~1e-4
+      ['dx', 'dw', 'db'].forEach((n, i) => expect(maxRelative(got.grads[i] as Float32Array, want.grads[i] as Float32Array), n).toBeLessThan(1e-3));
+    });
+  }
+
+  it('layer norm: values and gradients (x, γ, β) equal layerNormReference on cpu', async (ctx) => {
+    if (!info) {
+      ctx.skip();
+      return;
+    }
+    const rng = new Rng(5);
+    const rows = 70;
+    const d = 100;
+    const data = {
+      x: Float32Array.from({ length: rows * d }, (_, i) => 3 * rng.normal() + (i % 7)),
+      g: Float32Array.from({ length: d }, () => 1 + 0.3 * rng.normal()),
+      b: Float32Array.from({ length: d }, () => 0.3 * rng.normal()),
+      w: Float32Array.from({ length: rows * d }, () => rng.normal()),
+    };
+    const run = async (fused: boolean) => {
+      const x = tf.tensor2d(data.x, [rows, d]);
+      const g = tf.tensor1d(data.g);
+      const b = tf.tensor1d(data.b);
+      const w = tf.tensor2d(data.w, [rows, d]);
+      const ln = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        fused
+          ? layerNormWebGpu(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D)
+          : layerNormReference(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D);
+      const y = ln(x, g, b);
+      const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(ln(xx, gg, bb), w)))([x, g, b]);
+      const out = { y: (await y.data()) as Float32Array, grads: await Promise.all(grads.map(async (t) => (await t.data()) as Float32Array)) };
+      tf.dispose([x, g, b, w, y, ...grads]);
+      return out;
+    };
+    const got = await run(true);
+    const want = await onCpu(() => run(false));
+    // float32 rounding (row sums in another order) ~2e-4 relative near zero
+    expect(maxRelative(got.y, want.y), 'y').toBeLessThan(1e-3);
+    ['dx', 'dγ', 'dβ'].forEach((n, i) => expect(maxRelative(got.grads[i] as Float32Array, want.grads[i] as Float32Array), n).toBeLessThan(1e-3));
   });
 });

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv1d, convTranspose1d, conv1dOutputLength } from '../ops/conv1d';
+import { conv1dWebGpu, fusedConv1dAvailable } from '../ops/conv1d-webgpu';
 import { Rng } from '../util/rng';
 
 export type Init = { kind: 'uniform'; bound: number } | { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
@@ -117,6 +118,8 @@ export interface ConvSpec {
   stride?: number;
   dilation?: number;
   padding?: number;
+  /** ReLU on the layer's input (folded into the fused WebGPU kernels; a separate tf.relu elsewhere). */
+  inputRelu?: boolean;
 }
 
 /** Conv1d with PyTorch's default initialisation: U(±1/√(cin·kernel)) for weight and bias. */
@@ -125,8 +128,11 @@ export function convLayer(p: Params, name: string, cin: number, cout: number, sp
   const w = p.create(`${name}.weight`, [spec.kernel, cin, cout], { kind: 'uniform', bound });
   const b = p.create(`${name}.bias`, [cout], { kind: 'uniform', bound });
   const opts = { stride: spec.stride ?? 1, dilation: spec.dilation ?? 1, padding: spec.padding ?? 0 };
+  const inputRelu = spec.inputRelu ?? false;
   return (x) => {
-    const y = conv1d(x, w as tf.Tensor3D, b as tf.Tensor1D, opts);
+    const y = fusedConv1dAvailable()
+      ? conv1dWebGpu(x, w as tf.Tensor3D, b as tf.Tensor1D, { ...opts, inputRelu })
+      : conv1d(inputRelu ? tf.relu(x) : x, w as tf.Tensor3D, b as tf.Tensor1D, opts);
     p.record({
       name,
       kind: `conv1d k${spec.kernel}${opts.stride > 1 ? ` s${opts.stride}` : ''}${opts.dilation > 1 ? ` d${opts.dilation}` : ''}`,

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attention } from '../ops/attention';
 import { lookupRows } from '../ops/gradient';
 import { feedForward } from '../ops/feed-forward';
+import { layerNorm } from '../ops/layer-norm';
 import { crossEntropy } from '../ops/loss';
 import { matMul } from '../ops/matmul';
 import { Params } from './nn';
@@ -173,11 +174,9 @@ export class Prior {
     return tf.reshape(tf.add(y, b), [bs, t, w.shape[1] as number]) as tf.Tensor3D;
   }
 
+  /** ops/layer-norm.ts: fused WebGPU kernels on webgpu, the op-by-op reference elsewhere. */
   private layerNorm(x: tf.Tensor3D, n: string): tf.Tensor3D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const g = this.params.get(`${n}.weight`);
-    const b = this.params.get(`${n}.bias`);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor3D;
+    return layerNorm(x, this.params.get(`${n}.weight`) as tf.Tensor1D, this.params.get(`${n}.bias`) as tf.Tensor1D, 1e-5);
   }
 
   private dropout(x: tf.Tensor3D, seeds: DropoutSeeds): tf.Tensor3D {

@@ -51,9 +51,10 @@ export interface VqVaeOutput {
 /** x ← x + conv1x1(ReLU(conv3_d(ReLU(x)))) for each dilation d. */
 function residualStack(p: Params, name: string, channels: number, resChannels: number, dilations: number[]): Layer {
   const layers = dilations.map((d, i) => {
-    const a = convLayer(p, `${name}.${i}.conv_d${d}`, channels, resChannels, { kernel: 3, dilation: d, padding: d });
-    const b = convLayer(p, `${name}.${i}.conv_1x1`, resChannels, channels, { kernel: 1 });
-    return (x: tf.Tensor3D) => tf.add(x, b(relu(a(relu(x))))) as tf.Tensor3D;
+    // the ReLUs ride on the convolutions' inputs (one fused kernel each on webgpu)
+    const a = convLayer(p, `${name}.${i}.conv_d${d}`, channels, resChannels, { kernel: 3, dilation: d, padding: d, inputRelu: true });
+    const b = convLayer(p, `${name}.${i}.conv_1x1`, resChannels, channels, { kernel: 1, inputRelu: true });
+    return (x: tf.Tensor3D) => tf.add(x, b(a(x))) as tf.Tensor3D;
   });
   return sequential(...layers);
 }

@@ -11,7 +11,7 @@ import type { BackendName } from '../backend/index';
 import type { Params } from '../models/nn';
 import { projectVersion } from '../util/project';
 import { Rng } from '../util/rng';
-import { Adam, clipByGlobalNorm, type AdamConfig } from '../optim/adam';
+import { Adam, type AdamConfig } from '../optim/adam';
 import { saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from '../checkpoint/checkpoint';
 import { GradientWorkers, type ParallelTask } from './parallel';
 import { Progress } from './progress';
@@ -260,9 +260,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
         tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
-      const clipped = await clipByGlobalNorm(named, run.clipNorm);
-      adam.apply(trainable, clipped.grads, lr);
-      tf.dispose([...clipped.grads.values()]);
+      // clip + Adam: on webgpu two fused dispatches for all parameters (src/ops/adam-webgpu.ts)
+      const normTensor = await adam.clipAndApply(trainable, named, lr, run.clipNorm);
+      tf.dispose([...named.values()]);
+      const clipped = { norm: ((await normTensor.data()) as Float32Array)[0] as number };
+      normTensor.dispose();
       const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
       tf.dispose(keep);
       step += 1;
