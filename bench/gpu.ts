@@ -132,7 +132,14 @@ async function main(): Promise<void> {
       build: () => {
         const codec = new Codec(cfg);
         const x = tf.randomNormal([B, cfg.clipSamples, 1], 0, 0.1, 'float32', 7) as tf.Tensor3D;
-        return { loss: () => codec.model.forward(x).loss, vars: codec.params.trainable(), dispose: () => (x.dispose(), codec.dispose()) };
+        return {
+          loss: () => codec.model.forward(x).loss,
+          vars: codec.params.trainable(),
+          dispose: () => {
+            x.dispose();
+            codec.dispose();
+          },
+        };
       },
       twin: () =>
         runTwin('vqvae2_twin.py', [
@@ -161,7 +168,10 @@ async function main(): Promise<void> {
         return {
           loss: () => prior.loss(src, tgt, { dropoutSeed: 1 }),
           vars: prior.params.trainable(),
-          dispose: () => (tf.dispose([src, tgt]), prior.dispose()),
+          dispose: () => {
+            tf.dispose([src, tgt]);
+            prior.dispose();
+          },
         };
       },
       twin: () =>
