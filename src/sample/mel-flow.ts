@@ -32,11 +32,14 @@ function guidedVelocity(model: MelFlow, x: tf.Tensor3D, t: number, labels: numbe
   });
 }
 
+/** Called after each midpoint step (awaited: a page can repaint its progress bar here). */
+export type FlowStepCallback = (done: number, total: number) => void | Promise<void>;
+
 /**
  * Draw one patch per label (model space, frame-major [frames × nMels] each).
  * `seed` fixes the starting noise; patch i of a call depends only on (seed, i).
  */
-export async function sampleMelPatches(model: MelFlow, labels: number[], seed: number | string, o: Partial<FlowSamplingOptions> = {}): Promise<Float32Array[]> {
+export async function sampleMelPatches(model: MelFlow, labels: number[], seed: number | string, o: Partial<FlowSamplingOptions> & { onStep?: FlowStepCallback } = {}): Promise<Float32Array[]> {
   const { steps, guidance, temperature } = { ...DEFAULT_FLOW_SAMPLING, ...o };
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
   for (const l of labels) if (!(Number.isInteger(l) && l >= 0 && l < model.cfg.classes)) throw new RangeError(`flow sampling: class ${l} is not one of 0…${model.cfg.classes - 1}`);
@@ -59,6 +62,7 @@ export async function sampleMelPatches(model: MelFlow, labels: number[], seed: n
     });
     x.dispose();
     x = next;
+    if (o.onStep) await o.onStep(s + 1, steps);
   }
   const data = (await x.data()) as Float32Array;
   x.dispose();
