@@ -11,7 +11,7 @@ import { ClassifierHead, type HeadConfig } from '../vision/head';
 export function restoreMelFlow(meta: CheckpointMeta<MelFlowConfig>, weights: tf.NamedTensorMap, where: string): MelFlow {
   const cfg = meta.model;
   if (!cfg || cfg.kind !== 'mel-flow') throw new CheckpointError(where, 'holds no mel-flow config this version understands');
-  const model = new MelFlow(cfg);
+  const model = new MelFlow(cfg, { initialize: false });
   try {
     restoreParams(model.params, weights, where);
   } catch (e) {

@@ -162,7 +162,7 @@ class Player {
   set(samples: Float32Array, sampleRate: number): AudioBuffer {
     this.stop();
     const b = this.context().createBuffer(1, samples.length, sampleRate);
-    b.copyToChannel(samples, 0);
+    b.getChannelData(0).set(samples);
     this.buffer = b;
     return b;
   }

@@ -1,5 +1,5 @@
 /** 16-bit PCM mono WAV bytes of a clip (what "Download WAV" saves). */
-export function wavBytes(samples: Float32Array, sampleRate: number): Uint8Array {
+export function wavBytes(samples: Float32Array, sampleRate: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(44 + samples.length * 2);
   const v = new DataView(out.buffer);
   const text = (at: number, s: string) => {
