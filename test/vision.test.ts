@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
-import { Backbone, darknetTinySpec, type BackboneSpec } from '../src/vision/backbone';
+import { darknetTinySpec, loadBackbone, type BackboneSpec } from '../src/vision/backbone';
 import { CatDogClassifier, trainClassifierHead } from '../src/vision/classifier';
 import { probeMedia, readImage, readVideoFrames } from '../src/vision/media';
 import { InputError } from '../src/util/errors';
@@ -159,7 +159,7 @@ describe('images and video frames through ffmpeg', () => {
 
 describe('backbones', () => {
   it('the embedded Tiny Darknet: 512-dim features and a zero-shot P(dog) that gets the shepherd right', async () => {
-    const b = await Backbone.load(await darknetTinySpec());
+    const b = await loadBackbone(await darknetTinySpec());
     const ims = [await readImage(CAT), await readImage(DOG)];
     const f = b.features(ims);
     expect(f[0]).toHaveLength(512);
@@ -180,20 +180,20 @@ describe('backbones', () => {
       featureLayer: 'features',
       imagenet: null,
     };
-    const b = await Backbone.load(spec);
+    const b = await loadBackbone(spec);
     expect(b.features([await readImage(CAT, 32)])[0]).toHaveLength(6);
     b.dispose();
-    await expect(Backbone.load({ ...spec, featureLayer: 'nope' })).rejects.toThrow(/has no layer 'nope'/);
+    await expect(loadBackbone({ ...spec, featureLayer: 'nope' })).rejects.toThrow(/has no layer 'nope'/);
     const graphDir = path.join(dir, 'tiny-graph');
     saveTinyGraphModel(graphDir);
-    const g = await Backbone.load({ ...spec, source: graphDir, format: 'graph', featureLayer: 'pooled' });
+    const g = await loadBackbone({ ...spec, source: graphDir, format: 'graph', featureLayer: 'pooled' });
     const im = await readImage(DOG, 32);
     const feats = g.features([im])[0]!;
     expect(feats).toHaveLength(3);
     const meanRed = im.data.filter((_, i) => i % 3 === 0).reduce((a, v) => a + v, 0) / (32 * 32);
     expect(feats[0]).toBeCloseTo(meanRed, 4);
     g.dispose();
-    await expect(Backbone.load({ ...spec, source: path.join(dir, 'no-model') })).rejects.toThrow(/backbone model not found/);
+    await expect(loadBackbone({ ...spec, source: path.join(dir, 'no-model') })).rejects.toThrow(/backbone model not found/);
   });
 });
 

@@ -10,47 +10,21 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../models/nn';
-import { InputError } from '../util/errors';
 import { writeFileAtomic } from '../util/fs';
-import type { RngState } from '../util/rng';
 import type { AdamConfig, AdamState } from '../optim/adam';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  checkMeta,
+  decodeCheckpointWeights,
+  manifestGroup,
+  type CheckpointMeta,
+  type WeightsManifest,
+} from './format';
 
-export const CHECKPOINT_FORMAT = 'soundtrack-lab/checkpoint';
-export const CHECKPOINT_VERSION = 1;
-
-/** A checkpoint that cannot be used: wrong format/version/model, mismatched shapes, truncated files. */
-export class CheckpointError extends InputError {
-  constructor(file: string, detail: string, options?: { cause?: unknown }) {
-    super(file, 'bad-argument', detail, options);
-    this.name = 'CheckpointError';
-  }
-}
-
-export interface CheckpointMeta<Config = unknown> {
-  format: typeof CHECKPOINT_FORMAT;
-  version: typeof CHECKPOINT_VERSION;
-  /** What was trained: 'codec', 'prior', 'classifier-head', … */
-  kind: string;
-  /** The model's config (enough to rebuild it). */
-  model: Config;
-  step: number;
-  createdAt: string;
-  /** Seconds of training so far (across resumes). */
-  trainSeconds: number;
-  software: { soundtrackLab: string; tfjs: string; backend: string };
-  /** Options the run was started with. */
-  train: Record<string, unknown>;
-  rng: RngState | null;
-  sampler: unknown;
-  data: { spec: string; layout: string; train: string[]; val: string[] } | null;
-  optimizer: { config: AdamConfig; step: number } | null;
-  metrics: Record<string, number>;
-}
-
-interface WeightsManifest {
-  format: 'soundtrack-lab/weights';
-  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-}
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, restoreParams } from './format';
+export type { CheckpointMeta, LatestPointer, WeightsManifest } from './format';
 
 export interface SaveInput<Config> {
   meta: Omit<CheckpointMeta<Config>, 'format' | 'version' | 'createdAt' | 'optimizer'>;
@@ -133,14 +107,13 @@ export async function findCheckpoint(dir: string): Promise<string | null> {
 
 async function readWeights(dir: string, manifestName: string): Promise<tf.NamedTensorMap> {
   const manifestFile = path.join(dir, manifestName);
-  let manifest: WeightsManifest;
+  let manifest: unknown;
   try {
-    manifest = JSON.parse(await fsp.readFile(manifestFile, 'utf8')) as WeightsManifest;
+    manifest = JSON.parse(await fsp.readFile(manifestFile, 'utf8'));
   } catch (e) {
     throw new CheckpointError(manifestFile, `cannot read the weights manifest (${(e as Error).message})`, { cause: e });
   }
-  const group = manifest.weightsManifest?.[0];
-  if (!group) throw new CheckpointError(manifestFile, 'the weights manifest lists no weights');
+  const group = manifestGroup(manifest, manifestFile);
   const buffers: Buffer[] = [];
   for (const p of group.paths) {
     try {
@@ -150,19 +123,7 @@ async function readWeights(dir: string, manifestName: string): Promise<tf.NamedT
     }
   }
   const data = Buffer.concat(buffers);
-  const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
-  let expected = 0;
-  for (const w of group.weights) {
-    const per = w.quantization ? (w.quantization.dtype === 'float16' ? 2 : w.quantization.dtype === 'uint16' ? 2 : 1) : (bytesPer[w.dtype] ?? 4);
-    expected += w.shape.reduce((a, b) => a * b, 1) * per;
-  }
-  if (data.length !== expected) {
-    throw new CheckpointError(
-      path.join(dir, group.paths.join('+')),
-      `weights data is ${data.length} bytes, the manifest needs ${expected} (truncated or mismatched file)`,
-    );
-  }
-  return tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), group.weights);
+  return decodeCheckpointWeights(group.weights, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), path.join(dir, group.paths.join('+')));
 }
 
 export interface LoadedCheckpoint<Config> {
@@ -178,16 +139,13 @@ export async function loadCheckpoint<Config>(where: string, kind?: string): Prom
   const dir = await findCheckpoint(where);
   if (!dir) throw new CheckpointError(where, 'no checkpoint here (no checkpoint.json or latest.json)');
   const metaFile = path.join(dir, 'checkpoint.json');
-  let meta: CheckpointMeta<Config>;
+  let raw: unknown;
   try {
-    meta = JSON.parse(await fsp.readFile(metaFile, 'utf8')) as CheckpointMeta<Config>;
+    raw = JSON.parse(await fsp.readFile(metaFile, 'utf8'));
   } catch (e) {
     throw new CheckpointError(metaFile, `unreadable checkpoint metadata (${(e as Error).message})`, { cause: e });
   }
-  if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(metaFile, `not a soundtrack-lab checkpoint (format ${JSON.stringify(meta.format)})`);
-  if (meta.version !== CHECKPOINT_VERSION)
-    throw new CheckpointError(metaFile, `checkpoint version ${meta.version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
-  if (kind && meta.kind !== kind) throw new CheckpointError(metaFile, `is a ${meta.kind} checkpoint, not a ${kind}`);
+  const meta = checkMeta<Config>(raw, metaFile, kind);
   const weights = await readWeights(dir, 'model.json');
   let optimizer: AdamState | null = null;
   if (meta.optimizer) {
@@ -198,31 +156,6 @@ export async function loadCheckpoint<Config>(where: string, kind?: string): Prom
     optimizer = { step: meta.optimizer.step, m, v };
   }
   return { dir, meta, weights, optimizer };
-}
-
-/** Copy loaded weights into a model's parameters; every name and shape must match. Disposes `weights`. */
-export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: string): void {
-  const problems: string[] = [];
-  for (const info of params.info()) {
-    const w = weights[info.name];
-    if (!w) problems.push(`missing ${info.name}`);
-    else if (w.shape.join('x') !== info.shape.join('x'))
-      problems.push(`${info.name} has shape [${w.shape}] in the checkpoint, the model needs [${info.shape}]`);
-  }
-  const extra = Object.keys(weights).filter((k) => !params.has(k));
-  if (extra.length > 0) problems.push(`unexpected ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`);
-  if (problems.length > 0) {
-    tf.dispose(Object.values(weights));
-    throw new CheckpointError(
-      file,
-      `weights do not fit this model (a checkpoint of another model or preset?): ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? ` (+${problems.length - 4} more)` : ''}`,
-    );
-  }
-  for (const info of params.info()) {
-    const w = weights[info.name] as tf.Tensor;
-    params.get(info.name).assign(w.dtype === 'float32' ? w : tf.cast(w, 'float32'));
-  }
-  tf.dispose(Object.values(weights));
 }
 
 /**

@@ -118,12 +118,13 @@ export class MelFlow {
   readonly cfg: MelFlowConfig;
   readonly params: Params;
 
-  constructor(cfg: MelFlowConfig) {
+  /** `initialize: false` skips drawing the initial weights (for restoring a checkpoint right after). */
+  constructor(cfg: MelFlowConfig, o: { initialize?: boolean } = {}) {
     const levels = cfg.channels.length;
     if (cfg.frames % 2 ** (levels - 1) !== 0) throw new Error(`mel-flow: frames ${cfg.frames} must be divisible by ${2 ** (levels - 1)}`);
     if (cfg.channels.some((c) => c % cfg.groups !== 0)) throw new Error(`mel-flow: every channel count must be divisible by groups ${cfg.groups}`);
     this.cfg = cfg;
-    this.params = new Params(cfg.seed);
+    this.params = new Params(cfg.seed, o);
     this.build();
   }
 

@@ -35,8 +35,12 @@ export class Params {
   /** When set, layers append what they computed (used by `describe`). */
   trace: TraceEntry[] | null = null;
 
-  constructor(seed = 0) {
+  /** false: parameters start as zeros without drawing random values (a checkpoint fills them next). */
+  readonly initialize: boolean;
+
+  constructor(seed = 0, o: { initialize?: boolean } = {}) {
     this.seed = seed;
+    this.initialize = o.initialize ?? true;
   }
 
   /** A parameter (trainable, or learned some other way such as an EMA codebook). */
@@ -44,10 +48,13 @@ export class Params {
     if (this.vars.has(name)) throw new Error(`parameter ${name} already exists`);
     const n = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(n);
-    const rng = new Rng(`${this.seed}/${name}`);
-    if (init.kind === 'uniform') for (let i = 0; i < n; i++) values[i] = rng.range(-init.bound, init.bound);
-    else if (init.kind === 'normal') for (let i = 0; i < n; i++) values[i] = init.std * rng.normal();
-    else if (init.kind === 'ones') values.fill(1);
+    // Without `initialize` random inits stay zero: drawing millions of seeded values in JS takes seconds, and a restore overwrites them.
+    if (init.kind === 'ones') values.fill(1);
+    else if (this.initialize && init.kind !== 'zeros') {
+      const rng = new Rng(`${this.seed}/${name}`);
+      if (init.kind === 'uniform') for (let i = 0; i < n; i++) values[i] = rng.range(-init.bound, init.bound);
+      else for (let i = 0; i < n; i++) values[i] = init.std * rng.normal();
+    }
     const v = tf.variable(tf.tensor(values, shape), trainable, `${name}_${Params.uid++}`);
     this.vars.set(name, v);
     if (trainable) this.trainableSet.add(name);

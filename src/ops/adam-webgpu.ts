@@ -1,6 +1,6 @@
 /**
  * Adam (with clipping by global norm and optional decoupled weight decay) over ALL parameters in two
- * WebGPU compute dispatches, beside its reference (src/train/adam.ts: clipByGlobalNorm + Adam.apply,
+ * WebGPU compute dispatches, beside its reference (src/optim/adam.ts: clipByGlobalNorm + Adam.apply,
  * ~15 elementwise kernels per parameter and a read-back of the norm every step).
  *
  *   1. copy every gradient and parameter into one flat buffer each (buffer copies, no dispatches)

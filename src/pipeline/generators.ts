@@ -7,13 +7,14 @@
  *   (src/pipeline/sound.ts); kept for the study's reproduction.
  */
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
-import { MelFlow, type MelFlowConfig } from '../models/mel-flow';
+import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
 import { SoundClassifier, type SoundClassifierConfig } from '../models/sound-classifier';
 import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { CheckpointError, loadCheckpoint, restoreParams } from '../checkpoint/checkpoint';
 import { melSoundForClass } from './mel-sound';
 import { shippedPath } from './models';
+import { restoreMelFlow } from './restore';
 import { disposeSoundModels, loadSoundModels, soundForClass } from './sound';
 
 export const GENERATOR_KINDS = ['mel-flow', 'thesis'] as const;
@@ -49,15 +50,7 @@ export interface GeneratorPaths {
 /** Load a mel-flow generator from a run folder or a checkpoint folder. */
 export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir: string; step: number; trainIds: string[] | null }> {
   const ck = await loadCheckpoint<MelFlowConfig>(where, 'mel-flow');
-  const cfg = ck.meta.model;
-  if (cfg?.kind !== 'mel-flow') throw new CheckpointError(ck.dir, 'holds no mel-flow config this version understands');
-  const model = new MelFlow(cfg);
-  try {
-    restoreParams(model.params, ck.weights, ck.dir);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  const model = restoreMelFlow(ck.meta, ck.weights, ck.dir);
   return { model, dir: ck.dir, step: ck.meta.step, trainIds: ck.meta.data?.train ?? null };
 }
 

@@ -19,7 +19,11 @@ export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
   eventsPerClip?: number;
   /** Griffin–Lim iterations. Default 60. */
   griffinLimIterations?: number;
+  /** Progress: the share of a stage done (awaited, so a page can repaint between steps). */
+  onProgress?: (stage: MelSoundStage, fraction: number) => void | Promise<void>;
 }
+
+export type MelSoundStage = 'flow' | 'compose' | 'vocoder';
 
 export interface MelSoundResult {
   clips: Float32Array[];
@@ -42,6 +46,7 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
       steps: o.steps ?? DEFAULT_FLOW_SAMPLING.steps,
       guidance: o.guidance ?? DEFAULT_FLOW_SAMPLING.guidance,
       temperature: o.temperature ?? DEFAULT_FLOW_SAMPLING.temperature,
+      ...(o.onProgress ? { onStep: (done: number, total: number) => o.onProgress?.('flow', done / total) } : {}),
     },
   );
   const flowSeconds = (performance.now() - t0) / 1000;
@@ -52,17 +57,23 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
   let composeSeconds = 0;
   let vocoderSeconds = 0;
   for (let c = 0; c < n; c++) {
+    if (o.onProgress) await o.onProgress('compose', c / n);
     const t1 = performance.now();
     const events: Spectrogram[] = patches
       .slice(c * k, (c + 1) * k)
       .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }));
     const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence });
+    composeSeconds += (performance.now() - t1) / 1000;
+    if (o.onProgress) {
+      await o.onProgress('compose', (c + 1) / n);
+      await o.onProgress('vocoder', c / n);
+    }
     const t2 = performance.now();
     const audio = logMelToAudio(spec, CLIP_SAMPLES, DEFAULT_MEL, { iterations: o.griffinLimIterations ?? 60, seed: c });
     clips.push(normalize(audio, { mode: 'peak', targetDb: -1 }));
     spectrograms.push(spec);
-    composeSeconds += (t2 - t1) / 1000;
     vocoderSeconds += (performance.now() - t2) / 1000;
+    if (o.onProgress) await o.onProgress('vocoder', (c + 1) / n);
   }
   return { clips, spectrograms, timings: { flowSeconds, composeSeconds, vocoderSeconds } };
 }

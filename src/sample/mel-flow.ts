@@ -35,6 +35,9 @@ function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels:
   });
 }
 
+/** Called after each midpoint step (awaited: a page can repaint its progress bar here). */
+export type FlowStepCallback = (done: number, total: number) => void | Promise<void>;
+
 /**
  * Draw one patch per label (model space, frame-major [frames × nMels] each).
  * `seed` fixes the starting noise; patch i of a call depends only on (seed, i).
@@ -43,7 +46,7 @@ export async function sampleMelPatches(
   model: VelocityModel,
   labels: number[],
   seed: number | string,
-  o: Partial<FlowSamplingOptions> = {},
+  o: Partial<FlowSamplingOptions> & { onStep?: FlowStepCallback } = {},
 ): Promise<Float32Array[]> {
   const { steps, guidance, temperature } = { ...DEFAULT_FLOW_SAMPLING, ...o };
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
@@ -68,6 +71,7 @@ export async function sampleMelPatches(
     });
     x.dispose();
     x = next;
+    if (o.onStep) await o.onStep(s + 1, steps);
   }
   const data = (await x.data()) as Float32Array;
   x.dispose();

@@ -5,16 +5,18 @@
  * probability when asked.
  */
 import * as path from 'node:path';
-import { loadCheckpoint, restoreParams, saveCheckpoint } from '../checkpoint/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint';
 import { InputError } from '../util/errors';
 import { projectRoot, projectVersion } from '../util/project';
 import * as tf from '@tensorflow/tfjs';
-import { Backbone, darknetTinySpec, type BackboneSpec } from './backbone';
+import { restoreClassifierHead } from '../pipeline/restore';
+import { loadBackbone, darknetTinySpec, type Backbone, type BackboneSpec } from './backbone';
 import { ClassifierHead, featureStats, type HeadConfig } from './head';
+import { CLASS_NAMES, predict, probDog, voteFrames, type Prediction, type VoteResult } from './predict';
 import { imageFeatures, openImageSet } from './images';
 import { isImageFile, readImage, readVideoFrames, type RgbImage } from './media';
 
-export const CLASS_NAMES = ['cat', 'dog'] as const;
+export { CLASS_NAMES, type Prediction } from './predict';
 
 /** Store paths inside the project relative to it, so checkpoints work from any clone. */
 function portable(spec: BackboneSpec): BackboneSpec {
@@ -24,19 +26,6 @@ function portable(spec: BackboneSpec): BackboneSpec {
 
 function resolved(spec: BackboneSpec): BackboneSpec {
   return spec.source.startsWith('project:') ? { ...spec, source: path.join(projectRoot(), spec.source.slice('project:'.length)) } : spec;
-}
-
-export interface Prediction {
-  label: number;
-  className: string;
-  /** Probability of the predicted class. */
-  probability: number;
-  pDog: number;
-}
-
-function predict(pDog: number): Prediction {
-  const label = pDog >= 0.5 ? 1 : 0;
-  return { label, className: CLASS_NAMES[label] as string, probability: label ? pDog : 1 - pDog, pDog };
 }
 
 export class CatDogClassifier {
@@ -53,13 +42,15 @@ export class CatDogClassifier {
 
   /** Load a trained head (and its backbone) from a checkpoint, or the zero-shot embedded backbone when `head` is null. */
   static async load(head: string | null, backboneSpec?: BackboneSpec): Promise<CatDogClassifier> {
-    if (head === null) return new CatDogClassifier(await Backbone.load(backboneSpec ?? (await darknetTinySpec())), null, null);
+    if (head === null) return new CatDogClassifier(await loadBackbone(backboneSpec ?? (await darknetTinySpec())), null, null);
     const ck = await loadCheckpoint<HeadConfig>(head, 'classifier-head');
-    const cfg = ck.meta.model;
-    const backbone = await Backbone.load(resolved(cfg.backbone));
-    const h = new ClassifierHead({ ...cfg, backbone: resolved(cfg.backbone) });
-    restoreParams(h.params, ck.weights, ck.dir);
-    return new CatDogClassifier(backbone, h, ck.dir);
+    const h = restoreClassifierHead(ck.meta, ck.weights, ck.dir, resolved(ck.meta.model.backbone).source);
+    try {
+      return new CatDogClassifier(await loadBackbone(h.config.backbone), h, ck.dir);
+    } catch (e) {
+      h.dispose();
+      throw e;
+    }
   }
 
   get mode(): string {
@@ -68,22 +59,7 @@ export class CatDogClassifier {
 
   /** P(dog) for RGB images at the backbone's input size. */
   probDog(images: readonly RgbImage[]): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < images.length; i += 16) {
-      const part = images.slice(i, i + 16);
-      if (this.head) out.push(...this.head.probDog(this.backbone.features(part)));
-      else {
-        const z = this.backbone.zeroShotDog(part);
-        if (!z)
-          throw new InputError(
-            this.backbone.spec.source,
-            'bad-argument',
-            'this backbone is no ImageNet classifier; train a head first (npm run train:classifier)',
-          );
-        out.push(...z);
-      }
-    }
-    return out;
+    return probDog(this.backbone, this.head, images);
   }
 
   async classifyImage(file: string): Promise<Prediction> {
@@ -92,28 +68,7 @@ export class CatDogClassifier {
 
   async classifyVideo(file: string, options: { fps?: number; vote?: 'median' | 'mean' } = {}): Promise<VideoPrediction> {
     const v = await readVideoFrames(file, { size: this.backbone.spec.inputSize, ...(options.fps ? { fps: options.fps } : {}) });
-    const p = this.probDog(v.frames);
-    const frames = p.map((pDog, i) => ({ time: v.times[i], ...predict(pDog) }));
-    const meanDog = p.reduce((a, b) => a + b, 0) / p.length;
-    let label: number;
-    if ((options.vote ?? 'median') === 'mean') label = meanDog >= 0.5 ? 1 : 0;
-    else {
-      // median of 0/1 labels = the majority; a tie goes to the larger mean probability
-      const dogs = frames.filter((f) => f.label === 1).length;
-      label = dogs * 2 > frames.length ? 1 : dogs * 2 < frames.length ? 0 : meanDog >= 0.5 ? 1 : 0;
-    }
-    const agreeing = frames.filter((f) => f.label === label);
-    return {
-      label,
-      className: CLASS_NAMES[label] as string,
-      probability: label ? meanDog : 1 - meanDog,
-      pDog: meanDog,
-      vote: options.vote ?? 'median',
-      frames,
-      agreement: agreeing.length / frames.length,
-      durationSeconds: v.durationSeconds,
-      fps: v.fps,
-    };
+    return { ...voteFrames(this.probDog(v.frames), v.times, options.vote ?? 'median'), durationSeconds: v.durationSeconds, fps: v.fps };
   }
 
   /** Classify an image or a video file by its type. */
@@ -127,11 +82,7 @@ export class CatDogClassifier {
   }
 }
 
-export interface VideoPrediction extends Prediction {
-  vote: 'median' | 'mean';
-  frames: Array<{ time: number } & Prediction>;
-  /** Share of frames whose label is the video's. */
-  agreement: number;
+export interface VideoPrediction extends VoteResult {
   durationSeconds: number;
   fps: number;
 }
@@ -172,7 +123,7 @@ export async function trainClassifierHead(request: {
 }): Promise<HeadTrainingReport> {
   const set = await openImageSet(request.images, request.seed !== undefined ? { seed: request.seed } : {});
   const spec = request.backbone ?? (await darknetTinySpec());
-  const backbone = await Backbone.load(spec);
+  const backbone = await loadBackbone(spec);
   try {
     const t0 = performance.now();
     const feats = await imageFeatures(

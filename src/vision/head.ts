@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../models/nn';
 import { Adam } from '../optim/adam';
-import type { BackboneSpec } from './backbone';
+import type { BackboneSpec } from './backbone-model';
 
 export interface HeadConfig {
   format: 'soundtrack-lab/classifier-head';

@@ -8,16 +8,12 @@ import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { requireFfmpeg, runFfmpeg } from '../audio/ffmpeg';
 import { InputError } from '../util/errors';
+import type { RgbImage } from './backbone-model';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
 export const VIDEO_INPUT_EXTENSIONS: readonly string[] = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
 
-/** An RGB image [height, width, 3], values in [0, 1], row-major. */
-export interface RgbImage {
-  data: Float32Array;
-  width: number;
-  height: number;
-}
+export type { RgbImage } from './backbone-model';
 
 async function checkFile(file: string): Promise<void> {
   let st: Stats;
