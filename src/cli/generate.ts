@@ -1,4 +1,7 @@
-/** npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--top-k …] [--top-p …] [--temperature …] [--guidance …] [--backend NAME] */
+/**
+ * npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N] [--top-k …]
+ * [--top-p …] [--temperature …] [--guidance …] [--backend NAME]
+ */
 import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
 import { numberAtLeast, parseCli, runCli, UsageError } from '../util/cli';

@@ -1,4 +1,7 @@
-/** npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out cat.wav [--clips N] [--seed N] [--top-k …] [--top-p …] [--temperature …] [--guidance …] */
+/**
+ * npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out cat.wav [--clips N] [--seed
+ * N] [--top-k …] [--top-p …] [--temperature …] [--guidance …]
+ */
 import * as path from 'node:path';
 import { writeWav } from '../audio/wav';
 import { formatBackend, initBackend } from '../backend/index';
