@@ -22,7 +22,10 @@ export const dbToGain = (db: number): number => 10 ** (db / 20);
 export const gainToDb = (g: number): number => 20 * Math.log10(g);
 
 export interface NormalizeOptions {
-  /** 'peak': scale so the peak hits `targetDb` dBFS (default −1). 'rms': scale so RMS hits `targetDb` (default −20), limited so the peak stays below 0 dBFS. */
+  /**
+   * 'peak': scale so the peak hits `targetDb` dBFS (default −1). 'rms': scale so RMS hits `targetDb` (default −20),
+   * limited so the peak stays below 0 dBFS.
+   */
   mode: 'peak' | 'rms';
   targetDb?: number;
 }

@@ -1,4 +1,8 @@
-/** npm run train:classifier -- --images DIR [--out checkpoints/classifier-head] [--backbone PATH|URL --format layers|graph --feature-layer NAME --input-size 224 --input-scale unit|byte|symmetric|imagenet] [--steps 160] */
+/**
+ * npm run train:classifier -- --images DIR [--out checkpoints/classifier-head] [--backbone PATH|URL --format
+ * layers|graph --feature-layer NAME --input-size 224 --input-scale unit|byte|symmetric|imagenet] [--steps
+ * 160]
+ */
 import { formatBackend, initBackend } from '../backend/index';
 import type { BackboneSpec } from '../vision/backbone';
 import { trainClassifierHead } from '../vision/classifier';

@@ -53,7 +53,17 @@ async function main(): Promise<void> {
   };
   const r = await trainCodec(opts);
   process.stdout.write(
-    `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
+    `${JSON.stringify({
+      model: r.config.kind,
+      preset: r.config.preset,
+      parameters: r.parameters,
+      steps: r.step,
+      backend: r.backend,
+      trainTime: formatDuration(r.trainSeconds),
+      checkpoint: r.checkpoint,
+      ...r.metrics,
+      ...r.validation,
+    })}\n`,
   );
 }
 

@@ -52,7 +52,17 @@ async function main(): Promise<void> {
   };
   const r = await trainPrior(opts);
   process.stdout.write(
-    `${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
+    `${JSON.stringify({
+      level: r.config.level,
+      preset: r.config.preset,
+      parameters: r.parameters,
+      steps: r.step,
+      backend: r.backend,
+      trainTime: formatDuration(r.trainSeconds),
+      checkpoint: r.checkpoint,
+      ...r.metrics,
+      ...r.validation,
+    })}\n`,
   );
 }
 
