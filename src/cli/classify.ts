@@ -7,6 +7,7 @@ import { IMAGE_EXTENSIONS, VIDEO_INPUT_EXTENSIONS } from '../vision/media';
 import { defaultClassifier } from '../pipeline/models';
 import { errorMessage } from '../util/errors';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
 
 const USAGE = `npm run classify -- FILE|DIR [...] [--classifier DIR|zero-shot] [--fps 2] [--vote median|mean] [--json] [--backend NAME]
 Prints cat or dog and the probability for each image, and per frame plus the vote for each video.`;
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   );
   if (positionals.length === 0) throw new UsageError(`give at least one image, video or folder\n\n${USAGE}`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
+  const fps = flag('fps', values.fps) as number;
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const clf = values.classifier === 'zero-shot' ? await CatDogClassifier.load(null) : await CatDogClassifier.load(values.classifier ?? (await defaultClassifier()));
   let failures = 0;
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     for (const file of files) {
       let r: Prediction | VideoPrediction;
       try {
-        r = await clf.classify(file, { fps: Number(values.fps), vote: values.vote });
+        r = await clf.classify(file, { fps, vote: values.vote });
       } catch (e) {
         failures++;
         if (values.json) process.stdout.write(`${JSON.stringify({ file, error: errorMessage(e) })}\n`);

@@ -4,7 +4,8 @@ import { formatFad } from '../metrics/fad';
 import { evaluateGeneration } from '../metrics/generation';
 import { shippedPath } from '../pipeline/models';
 import { disposeSoundModels, loadSoundModels } from '../pipeline/sound';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { parseCli, runCli } from '../util/cli';
+import { flag, samplingFlags } from '../util/flags';
 
 const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 8] [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--guidance 1] [--seed 0] [--json] [--backend NAME]
 Trains a small cat/dog audio classifier on the real clips of --data (reports its held-out accuracy), generates
@@ -27,12 +28,12 @@ async function main(): Promise<void> {
     },
     USAGE,
   );
-  const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 2) throw new UsageError('--n must be an integer ≥ 2 (FAD needs at least two clips)');
+  const n = flag('n', values.n) as number; // ≥ 2: FAD needs at least two clips
+  const { seed, ...sampling } = samplingFlags(values);
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const models = await loadSoundModels({ codec: values.codec ?? shippedPath('codec'), top: values.top ?? shippedPath('top'), bottom: values.bottom ?? shippedPath('bottom') });
   try {
-    const r = await evaluateGeneration(models, { data: String(values.data), perClass: n, seed: Number(values.seed), sampling: { topK: Number(values['top-k']), guidance: Number(values.guidance) } });
+    const r = await evaluateGeneration(models, { data: String(values.data), perClass: n, seed: Number(seed), sampling });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...r, models: models.sources })}\n`);
       return;

@@ -5,6 +5,7 @@ import { perplexityReport } from '../metrics/perplexity';
 import { loadPrior } from '../train/load';
 import { priorRows } from '../train/prior';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, seedFlag } from '../util/flags';
 
 const USAGE = `npm run eval:prior -- --prior DIR --codes DIR [--split val|train] [--samples 4] [--top-k 6] [--seed 0] [--json] [--backend NAME]`;
 
@@ -25,13 +26,16 @@ async function main(): Promise<void> {
   );
   if (!values.prior || !values.codes) throw new UsageError(`--prior and --codes are required\n\n${USAGE}`);
   if (values.split !== 'val' && values.split !== 'train') throw new UsageError('--split is val or train');
+  const samples = flag('samples', values.samples) as number;
+  const topK = flag('top-k', values['top-k']) as number;
+  const seed = seedFlag(values.seed) as string;
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const { prior, dir, step, config } = await loadPrior(values.prior);
   try {
     const set = await readCodes(values.codes);
     const rows = priorRows(set, config.level, values.split, prior.vocab);
     if (rows.sources.length === 0) throw new UsageError(`${values.codes} has no ${values.split} clips`);
-    const r = perplexityReport(prior, rows, { samples: Number(values.samples), sampling: { topK: Number(values['top-k']), seed: String(values.seed) } });
+    const r = perplexityReport(prior, rows, { samples, sampling: { topK, seed } });
     const out = { prior: dir, level: config.level, preset: config.preset, step, codes: values.codes, split: values.split, ...r };
     if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else {

@@ -2,6 +2,7 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, samplingFlags } from '../util/flags';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] [--fps 2] [--vote median|mean]
@@ -35,11 +36,8 @@ async function main(): Promise<void> {
   if (!values.input || !values.out) throw new UsageError(`--input and --out are required\n\n${USAGE}`);
   if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog') throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
-  const num = (k: string, v: string, lo: number) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < lo) throw new UsageError(`--${k} must be a number ≥ ${lo}, got '${v}'`);
-    return x;
-  };
+  const sampling = samplingFlags(values);
+  const fps = flag('fps', values.fps) as number;
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const models: { codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
   if (values.codec) models.codec = values.codec;
@@ -50,12 +48,8 @@ async function main(): Promise<void> {
     input: values.input,
     out: values.out,
     ...(values.class ? { className: values.class } : {}),
-    seed: String(values.seed),
-    topK: num('top-k', String(values['top-k']), 0),
-    topP: num('top-p', String(values['top-p']), 0),
-    temperature: num('temperature', String(values.temperature), 0),
-    guidance: num('guidance', String(values.guidance), 0),
-    fps: num('fps', String(values.fps), 0.01),
+    ...sampling,
+    fps,
     vote: values.vote,
     models,
   });

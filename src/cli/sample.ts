@@ -4,6 +4,7 @@ import { writeWav } from '../audio/wav';
 import { formatBackend, initBackend } from '../backend/index';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../pipeline/sound';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, samplingFlags } from '../util/flags';
 
 const USAGE = `npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out FILE.wav
                   [--clips N] [--seed N] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] [--backend NAME]`;
@@ -32,23 +33,16 @@ async function main(): Promise<void> {
   const label = classes.indexOf(String(values.class).toLowerCase());
   if (label < 0) throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (path.extname(String(values.out)).toLowerCase() !== '.wav') throw new UsageError('--out must end in .wav');
-  const n = (k: string, v: string, lo: number) => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < lo) throw new UsageError(`--${k} must be a number ≥ ${lo}, got '${v}'`);
-    return x;
-  };
+  const sampling = samplingFlags(values);
+  const clips = flag('clips', values.clips) as number;
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
   const models = await loadSoundModels({ codec: String(values.codec), top: String(values.top), bottom: String(values.bottom) });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const r = await soundForClass(models, label, {
-      clips: n('clips', String(values.clips), 1),
-      seed: String(values.seed),
-      topK: n('top-k', String(values['top-k']), 0),
-      topP: n('top-p', String(values['top-p']), 0),
-      temperature: n('temperature', String(values.temperature), 0),
-      guidance: n('guidance', String(values.guidance), 0),
+      clips,
+      ...sampling,
     });
     const audio = new Float32Array(r.clips.reduce((a, c) => a + c.length, 0));
     let at = 0;

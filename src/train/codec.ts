@@ -15,6 +15,7 @@ import { Codec } from '../models/codec';
 import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError, RunFolderError } from './errors';
+import { refuseResumeConflicts } from './resume-conflicts';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
@@ -54,6 +55,16 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
   if (o.resume) {
     if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
     resume = await loadCheckpoint<CodecConfig>(out, 'codec');
+    const was = resume.meta.train as Partial<Record<'batchSize' | 'learningRate' | 'seed' | 'augment', unknown>>;
+    refuseResumeConflicts(out, [
+      ['--model', o.kind, resume.meta.model.kind],
+      ['--preset', o.preset, resume.meta.model.preset],
+      ['--data', o.data, resume.meta.data?.spec],
+      ['--batch', o.batchSize, was.batchSize],
+      ['--lr', o.learningRate, was.learningRate],
+      ['--seed', o.seed, was.seed],
+      ['--no-augment', o.augment === false ? false : undefined, was.augment],
+    ]);
   } else if (existing) {
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
   }

@@ -13,6 +13,7 @@ import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { RunFolderError } from './errors';
+import { refuseResumeConflicts } from './resume-conflicts';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
@@ -69,18 +70,29 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
   const backend = await initBackend(o.backend ? { backend: o.backend } : {});
   assertCanTrain(['matmul', 'embedding', 'softmax', 'layer-norm', 'elementwise', 'adam'], `The ${o.level} prior`);
   if (!o.skipParityCheck && backend.name !== 'cpu') await assertPriorGradients();
-  if (!PRESETS.includes(o.preset)) throw new InputError(o.out, 'bad-argument', `unknown preset ${o.preset}`);
+  if (o.preset !== undefined && !PRESETS.includes(o.preset)) throw new InputError(o.out, 'bad-argument', `unknown preset ${o.preset}`);
   const out = path.resolve(o.out);
   const existing = await findCheckpoint(out);
   let resume: LoadedCheckpoint<PriorConfig> | null = null;
   if (o.resume) {
     if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
     resume = await loadCheckpoint<PriorConfig>(out, 'prior');
+    const was = resume.meta.train as Partial<Record<'batchSize' | 'learningRate' | 'seed' | 'labelSmoothing' | 'labelDropout', unknown>>;
+    refuseResumeConflicts(out, [
+      ['--level', o.level, resume.meta.model.level],
+      ['--preset', o.preset, resume.meta.model.preset],
+      ['--codes', o.codes || undefined, resume.meta.data?.spec],
+      ['--batch', o.batchSize, was.batchSize],
+      ['--lr', o.learningRate, was.learningRate],
+      ['--label-smoothing', o.labelSmoothing, was.labelSmoothing],
+      ['--label-dropout', o.labelDropout, was.labelDropout],
+      ['--seed', o.seed, was.seed],
+    ]);
   } else if (existing) {
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
   }
   const set = await readCodes(resume ? String((resume.meta.data as { spec: string }).spec) : o.codes);
-  const preset = priorPreset(o.level, o.preset, {
+  const preset = priorPreset(o.level, o.preset ?? resume?.meta.model.preset ?? 'quick', {
     codes: set.meta.codec.codebookSize,
     topLength: set.meta.lengths.top ?? 0,
     bottomLength: set.meta.lengths.bottom,
