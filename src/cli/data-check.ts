@@ -37,6 +37,10 @@ async function main(): Promise<void> {
   const summary = await summarizeDataset(ds, { cache, split });
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
   if (summary.failed.length > 0) process.exitCode = 1;
+  // the thesis' two classes: one without any decodable recording makes the data unusable for the priors
+  const empty = summary.classes.filter((c) => (c.name === 'cat' || c.name === 'dog') && c.clips === 0);
+  for (const c of empty) process.stderr.write(`error: ${summary.root}: class ${c.name} (label ${c.label}) has no decodable recordings\n`);
+  if (empty.length > 0) process.exitCode = 1;
 }
 
 runCli(main);

@@ -1,6 +1,7 @@
 /** npm run sample -- --class cat|dog --codec CKPT --top CKPT --bottom CKPT --out cat.wav [--clips N] [--seed N] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1] */
 import * as path from 'node:path';
-import { writeWav } from '../audio/wav';
+import { encodeWav } from '../audio/wav';
+import { checkOutput, writeOutputBytes } from '../util/output';
 import { formatBackend, initBackend } from '../backend/index';
 import { disposeSoundModels, loadSoundModels, soundForClass } from '../pipeline/sound';
 import { parseCli, runCli, UsageError } from '../util/cli';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   if (path.extname(String(values.out)).toLowerCase() !== '.wav') throw new UsageError('--out must end in .wav');
   const sampling = samplingFlags(values);
   const clips = flag('clips', values.clips) as number;
+  await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
   const models = await loadSoundModels({ codec: String(values.codec), top: String(values.top), bottom: String(values.bottom) });
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
       audio.set(c, at);
       at += c.length;
     }
-    await writeWav(String(values.out), audio, models.codec.config.sampleRate, 'pcm16');
+    await writeOutputBytes(String(values.out), encodeWav(audio, models.codec.config.sampleRate, 'pcm16'));
     const t = r.timings;
     process.stderr.write(
       [

@@ -2,6 +2,8 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { CODEC_KINDS, PRESETS, type CodecKind, type PresetName } from '../models/presets';
 import { trainCodec } from '../train/codec';
+import { cleanUpFailedStart } from '../train/run-folder';
+import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
 import { parseCli, runCli, UsageError } from '../util/cli';
 import { explicitFlags, flag } from '../util/flags';
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
     workers: flag('workers', values.workers),
     augment: values['no-augment'] ? false : undefined,
   };
-  const r = await trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]);
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () => trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]));
   process.stdout.write(
     `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

@@ -2,6 +2,8 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { PRESETS, type PresetName } from '../models/presets';
 import { trainPrior } from '../train/prior';
+import { cleanUpFailedStart } from '../train/run-folder';
+import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
 import { parseCli, runCli, UsageError } from '../util/cli';
 import { explicitFlags, flag } from '../util/flags';
@@ -56,7 +58,8 @@ async function main(): Promise<void> {
     resume: values.resume ?? false,
     workers: flag('workers', values.workers),
   };
-  const r = await trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]);
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () => trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]));
   process.stdout.write(`${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`);
 }
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { evaluationClips } from '../data/batches';
 import { loadExample, splitDataset, type AudioItem } from '../data/dataset';
 import { openDataset } from '../data/open';
+import { requireClasses } from '../data/require-classes';
 import { loadCheckpoint } from '../train/checkpoint';
 import { loadCodec } from '../train/load';
 import type { CodecConfig } from '../models/presets';
@@ -35,6 +36,7 @@ export async function extractCodes(o: ExtractOptions): Promise<ExtractResult> {
   try {
     const ck = await loadCheckpoint<CodecConfig>(dir, 'codec');
     const ds = await openDataset(o.data);
+    requireClasses(ds, ['cat', 'dog']);
     // Same split as the codec when it was trained on this dataset; else a seeded split.
     const codecSplit = ck.meta.data && ck.meta.data.layout === ds.layout ? new Set(ck.meta.data.val) : null;
     const valIds = codecSplit ?? new Set(splitDataset(ds).val.map((i) => i.id));

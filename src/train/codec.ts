@@ -15,7 +15,7 @@ import { Codec } from '../models/codec';
 import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError, RunFolderError } from './errors';
-import { refuseResumeConflicts } from './resume-conflicts';
+import { refuseForeignMetrics, refuseResumeConflicts } from './run-folder';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
@@ -67,7 +67,7 @@ export async function trainCodec(o: TrainCodecOptions): Promise<TrainCodecResult
     ]);
   } else if (existing) {
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
+  } else await refuseForeignMetrics(out);
   const config = resume ? resume.meta.model : codecPreset(o.kind, o.preset, o.seed ?? 0);
   const trainOpts = resume
     ? (resume.meta.train as Required<Pick<TrainCodecOptions, 'batchSize' | 'learningRate' | 'seed' | 'augment' | 'valFraction'>> & { steps: number; warmupSteps: number; clipNorm: number })

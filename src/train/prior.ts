@@ -13,7 +13,7 @@ import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
 import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from './checkpoint';
 import { RunFolderError } from './errors';
-import { refuseResumeConflicts } from './resume-conflicts';
+import { refuseForeignMetrics, refuseResumeConflicts } from './run-folder';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
@@ -90,7 +90,7 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
     ]);
   } else if (existing) {
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
+  } else await refuseForeignMetrics(out);
   const set = await readCodes(resume ? String((resume.meta.data as { spec: string }).spec) : o.codes);
   const preset = priorPreset(o.level, o.preset ?? resume?.meta.model.preset ?? 'quick', {
     codes: set.meta.codec.codebookSize,

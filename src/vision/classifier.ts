@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Backbone, darknetTinySpec, type BackboneSpec } from './backbone';
 import { ClassifierHead, featureStats, type HeadConfig } from './head';
 import { imageFeatures, openImageSet } from './images';
-import { isImageFile, readImage, readVideoFrames, type RgbImage } from './media';
+import { looksLikeImage } from './image-header';
+import { isImageFile, isVideoFile, readImage, readVideoFrames, type RgbImage } from './media';
 
 export const CLASS_NAMES = ['cat', 'dog'] as const;
 
@@ -113,7 +114,8 @@ export class CatDogClassifier {
 
   /** Classify an image or a video file by its type. */
   async classify(file: string, options: { fps?: number; vote?: 'median' | 'mean' } = {}): Promise<Prediction | VideoPrediction> {
-    return isImageFile(file) ? this.classifyImage(file) : this.classifyVideo(file, options);
+    // by extension, else by content (a JPEG saved without extension is still an image)
+    return isImageFile(file) || (!isVideoFile(file) && (await looksLikeImage(file))) ? this.classifyImage(file) : this.classifyVideo(file, options);
   }
 
   dispose(): void {
