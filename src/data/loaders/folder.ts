@@ -25,9 +25,11 @@ async function entryKind(d: string, e: { name: string; isDirectory(): boolean; i
 export async function audioFilesUnder(dir: string, exts: readonly string[] = AUDIO_EXTENSIONS): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
+  const start = await fsp.realpath(dir).catch(() => dir);
   const walk = async (d: string): Promise<void> => {
     const real = await fsp.realpath(d);
-    if (seen.has(real)) return; // a link back up the tree
+    // each real folder once; a link to a folder above the start (a cycle) would mix in other classes
+    if (seen.has(real) || (real !== start && start.startsWith(real + path.sep))) return;
     seen.add(real);
     const entries = await fsp.readdir(d, { withFileTypes: true });
     for (const e of entries) {
