@@ -323,7 +323,7 @@ describe('bad input: commands end in correct behaviour or one clear line (exit 1
     c.then?.(r);
     for (const f of c.absent?.() ?? []) expect(existsSync(f), `${f} should not exist`).toBe(false);
     expect(temps(root), 'temp files left').toEqual([]);
-  });
+  }, 180_000); // seconds each when the machine is idle; generous for a loaded CI machine
 });
 
 describe('bad input: library level', () => {
