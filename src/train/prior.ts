@@ -92,7 +92,7 @@ export async function trainPrior(o: TrainPriorOptions): Promise<TrainPriorResult
     throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
   } else await refuseForeignMetrics(out);
   const set = await readCodes(resume ? String((resume.meta.data as { spec: string }).spec) : o.codes);
-  const preset = priorPreset(o.level, o.preset ?? resume?.meta.model.preset ?? ('quick' as PresetName), {
+  const preset = priorPreset(o.level, (o.preset ?? resume?.meta.model.preset ?? 'quick') as PresetName, {
     codes: set.meta.codec.codebookSize,
     topLength: set.meta.lengths.top ?? 0,
     bottomLength: set.meta.lengths.bottom,
