@@ -9,6 +9,7 @@ import { SAMPLE_RATE, WAV_EXTENSIONS } from './constants';
 import { ffmpegToWavBytes } from './ffmpeg';
 import { mixToMono, resample } from './resample';
 import { decodeWav, inspectRiff, isPlainPcm, readFileChecked, type WavData } from './wav';
+import { checkWavLength, MAX_AUDIO_SECONDS, tooLong } from './length-limit';
 
 export interface DecodedAudio {
   /** Mono samples at `sampleRate`. */
@@ -69,6 +70,7 @@ export async function decodeFile(
   if (stat.size === 0) throw new AudioInputError(file, 'empty', 'is an empty file (0 bytes)');
 
   if (WAV_EXTENSIONS.includes(ext)) {
+    if (options.durationSeconds === undefined) await checkWavLength(file, stat.size);
     const bytes = await readFileChecked(file);
     const layout = inspectRiff(bytes, file); // throws not-riff-wave / truncated with the file name
     if (isPlainPcm(layout)) {
@@ -77,7 +79,9 @@ export async function decodeFile(
     }
     // compressed WAV (ADPCM, µ-law, …): ffmpeg decodes it
   }
-  const bytes = await ffmpegToWavBytes(file, options);
+  // at most the length limit (+1 s to tell "too long" from "exactly the limit") is decoded
+  const limited = options.durationSeconds === undefined;
+  const bytes = await ffmpegToWavBytes(file, limited ? { ...options, durationSeconds: MAX_AUDIO_SECONDS + 1 } : options);
   if (!isRiff(bytes)) throw new AudioInputError(file, 'decode-failed', 'ffmpeg produced no WAV output');
   let wav: WavData;
   try {
@@ -86,6 +90,8 @@ export async function decodeFile(
     if (e instanceof AudioInputError && e.code === 'empty') throw new AudioInputError(file, 'empty', 'decodes to zero samples');
     throw e;
   }
+  if (limited && (wav.channels[0]?.length ?? 0) > MAX_AUDIO_SECONDS * wav.sampleRate)
+    throw tooLong(file, (wav.channels[0]?.length ?? 0) / wav.sampleRate, true);
   return { wav, decoder: 'ffmpeg' };
 }
 

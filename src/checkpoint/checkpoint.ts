@@ -22,6 +22,8 @@ import {
   type CheckpointMeta,
   type WeightsManifest,
 } from './format';
+import { assertFiniteWeights } from './finite-weights';
+import { removeOrphanTemps } from './orphans';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, restoreParams } from './format';
 export type { CheckpointMeta, LatestPointer, WeightsManifest } from './format';
@@ -45,6 +47,7 @@ async function writeWeights(dir: string, base: string, tensors: tf.NamedTensorMa
 /** Write a checkpoint under `runDir` and point latest.json at it. Returns the checkpoint folder. */
 export async function saveCheckpoint<Config>(runDir: string, input: SaveInput<Config>): Promise<string> {
   await fsp.mkdir(runDir, { recursive: true });
+  await removeOrphanTemps(runDir); // left by a run killed mid-write
   const name = stepDir(input.meta.step);
   const tmp = path.join(runDir, `.${name}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
   await fsp.mkdir(tmp);
@@ -88,6 +91,26 @@ export async function saveCheckpoint<Config>(runDir: string, input: SaveInput<Co
   }
 }
 
+/** Which step folder of a run is intact (has checkpoint.json), said so the user can resume from it. */
+async function intactStepHint(dir: string): Promise<string> {
+  const steps = (await fsp.readdir(dir).catch(() => [] as string[]))
+    .filter((n) => /^step-\d{7}$/.test(n))
+    .sort()
+    .reverse();
+  for (const s of steps) {
+    if (
+      await fsp.access(path.join(dir, s, 'checkpoint.json')).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      const step = Number(s.slice(5));
+      return `the newest intact checkpoint is ${path.join(dir, s)}; to resume from it, write ${JSON.stringify({ format: 'soundtrack-lab/latest', step, dir: s })} to latest.json`;
+    }
+  }
+  return 'no intact step folder is left; start a new run';
+}
+
 /** Resolve a run folder (via latest.json) or a step folder to the step folder. Null when `dir` holds no checkpoint. */
 export async function findCheckpoint(dir: string): Promise<string | null> {
   try {
@@ -96,13 +119,21 @@ export async function findCheckpoint(dir: string): Promise<string | null> {
   } catch {
     // not a step folder
   }
+  const latestFile = path.join(dir, 'latest.json');
+  let text: string;
   try {
-    const latest = JSON.parse(await fsp.readFile(path.join(dir, 'latest.json'), 'utf8')) as { dir?: string };
-    if (latest.dir) return path.join(dir, latest.dir);
+    text = await fsp.readFile(latestFile, 'utf8');
   } catch {
-    // no latest.json
+    return null; // no latest.json
   }
-  return null;
+  let latest: { dir?: unknown } | null = null;
+  try {
+    latest = JSON.parse(text) as { dir?: unknown };
+  } catch {
+    // corrupt: said below
+  }
+  if (latest && typeof latest.dir === 'string' && /^step-\d{7}$/.test(latest.dir)) return path.join(dir, latest.dir);
+  throw new CheckpointError(latestFile, `is corrupt (${text.length} bytes, not a pointer to a step folder); ${await intactStepHint(dir)}`);
 }
 
 async function readWeights(dir: string, manifestName: string): Promise<tf.NamedTensorMap> {
@@ -147,6 +178,12 @@ export async function loadCheckpoint<Config>(where: string, kind?: string): Prom
   }
   const meta = checkMeta<Config>(raw, metaFile, kind);
   const weights = await readWeights(dir, 'model.json');
+  try {
+    assertFiniteWeights(weights, path.join(dir, 'weights.bin'));
+  } catch (e) {
+    tf.dispose(Object.values(weights));
+    throw e;
+  }
   let optimizer: AdamState | null = null;
   if (meta.optimizer) {
     const moments = await readWeights(dir, 'optimizer.json');

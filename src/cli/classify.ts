@@ -5,8 +5,9 @@ import { initBackend } from '../backend/index';
 import { CatDogClassifier, type Prediction, type VideoPrediction } from '../vision/classifier';
 import { IMAGE_EXTENSIONS, VIDEO_INPUT_EXTENSIONS } from '../vision/media';
 import { defaultClassifier } from '../pipeline/models';
-import { errorMessage } from '../util/errors';
+import { errorMessage, InputError } from '../util/errors';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
 
 const USAGE = `npm run classify -- FILE|DIR [...] [--classifier DIR|zero-shot] [--fps 2] [--vote median|mean] [--json] [--backend NAME]
 Prints cat or dog and the probability for each image, and per frame plus the vote for each video.`;
@@ -18,8 +19,9 @@ async function expand(target: string): Promise<string[]> {
   const walk = async (d: string) => {
     for (const e of (await fsp.readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if ([...IMAGE_EXTENSIONS, ...VIDEO_INPUT_EXTENSIONS].includes(path.extname(e.name).toLowerCase())) out.push(p);
+      const st = e.isSymbolicLink() ? await fsp.stat(p).catch(() => null) : e;
+      if (st?.isDirectory()) await walk(p);
+      else if (st?.isFile() && [...IMAGE_EXTENSIONS, ...VIDEO_INPUT_EXTENSIONS].includes(path.extname(e.name).toLowerCase())) out.push(p);
     }
   };
   await walk(target);
@@ -41,6 +43,13 @@ async function main(): Promise<void> {
   );
   if (positionals.length === 0) throw new UsageError(`give at least one image, video or folder\n\n${USAGE}`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
+  const fps = flag('fps', values.fps) as number;
+  // a folder with nothing to classify is an error, said before any model is loaded
+  for (const p of positionals) {
+    if ((await fsp.stat(p).catch(() => null))?.isDirectory() && (await expand(p)).length === 0) {
+      throw new InputError(p, 'empty', `holds no images or videos (${[...IMAGE_EXTENSIONS, ...VIDEO_INPUT_EXTENSIONS].join(' ')})`);
+    }
+  }
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const clf =
     values.classifier === 'zero-shot' ? await CatDogClassifier.load(null) : await CatDogClassifier.load(values.classifier ?? (await defaultClassifier()));
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
     for (const file of files) {
       let r: Prediction | VideoPrediction;
       try {
-        r = await clf.classify(file, { fps: Number(values.fps), vote: values.vote });
+        r = await clf.classify(file, { fps, vote: values.vote });
       } catch (e) {
         failures++;
         if (values.json) process.stdout.write(`${JSON.stringify({ file, error: errorMessage(e) })}\n`);

@@ -2,6 +2,7 @@
 import { initBackend } from '../backend/index';
 import { extractCodes } from '../codes/extract';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { checkOutput } from '../util/output';
 
 const USAGE = `npm run codes -- --codec CHECKPOINT --data embedded|DIR --out DIR [--mode segments|center] [--backend NAME]`;
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   );
   if (!values.codec || !values.out) throw new UsageError(`--codec and --out are required\n\n${USAGE}`);
   if (values.mode && values.mode !== 'segments' && values.mode !== 'center') throw new UsageError(`--mode is segments or center`);
+  await checkOutput(values.out, { kind: 'dir' }); // before any computation
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const r = await extractCodes({
     codec: values.codec,

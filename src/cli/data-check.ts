@@ -4,6 +4,7 @@ import { openDataset } from '../data/open';
 import { formatSummary, summarizeDataset } from '../data/summary';
 import type { DatasetLayout } from '../data/dataset';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
 
 const USAGE = `npm run data:check -- --data embedded|DIR [--layout embedded|folder|kaggle-cats-dogs|esc50|vggsound]
                       [--val-fraction 0.2] [--seed 0] [--no-cache] [--json]
@@ -26,10 +27,8 @@ async function main(): Promise<void> {
     USAGE,
   );
   if (values.layout && !(LAYOUTS as readonly string[]).includes(values.layout)) throw new UsageError(`unknown layout '${values.layout}'\n\n${USAGE}`);
-  const valFraction = values['val-fraction'] === undefined ? undefined : Number(values['val-fraction']);
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (valFraction !== undefined && !(valFraction >= 0 && valFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1)`);
-  if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer`);
+  const valFraction = flag('val-fraction', values['val-fraction']);
+  const seed = flag('seed', values.seed);
   const ds = await openDataset(values.data as string, values.layout ? { layout: values.layout as DatasetLayout } : {});
   const cache: AudioCache | null = values['no-cache'] ? null : defaultCache();
   const split: { valFraction?: number; seed?: number } = {};
@@ -38,6 +37,10 @@ async function main(): Promise<void> {
   const summary = await summarizeDataset(ds, { cache, split });
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
   if (summary.failed.length > 0) process.exitCode = 1;
+  // the thesis' two classes: one without any decodable recording makes the data unusable for the priors
+  const empty = summary.classes.filter((c) => (c.name === 'cat' || c.name === 'dog') && c.clips === 0);
+  for (const c of empty) process.stderr.write(`error: ${summary.root}: class ${c.name} (label ${c.label}) has no decodable recordings\n`);
+  if (empty.length > 0) process.exitCode = 1;
 }
 
 runCli(main);

@@ -6,6 +6,7 @@ import type { CodecEvaluation } from '../metrics/codec';
 import { evaluateCodecCheckpoint } from '../pipeline/evaluate';
 import { loadJudge } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
 
 const USAGE = `npm run eval:codec -- --codec CHECKPOINT [--data embedded|DIR] [--split val|all] [--mode center|segments]
                       [--embedder builtin|onnx:FILE] [--embedder-rate HZ] [--judge DIR|none] [--compare-untrained] [--json] [--backend NAME]
@@ -55,9 +56,10 @@ async function main(): Promise<void> {
   if (!values.codec) throw new UsageError(`--codec is required\n\n${USAGE}`);
   if (values.split !== 'val' && values.split !== 'all') throw new UsageError('--split is val or all');
   if (values.mode !== 'center' && values.mode !== 'segments') throw new UsageError('--mode is center or segments');
+  const embedderRate = flag('embedder-rate', values['embedder-rate']) as number;
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   let embedder: Embedder = melStatsEmbedder;
-  if (values.embedder?.startsWith('onnx:')) embedder = await loadOnnxEmbedder(values.embedder.slice(5), { sampleRate: Number(values['embedder-rate']) });
+  if (values.embedder?.startsWith('onnx:')) embedder = await loadOnnxEmbedder(values.embedder.slice(5), { sampleRate: embedderRate });
   else if (values.embedder !== 'builtin') throw new UsageError(`--embedder is builtin or onnx:FILE`);
   const judge = values.judge === 'none' ? null : await loadJudge(values.judge);
   const r = await evaluateCodecCheckpoint({

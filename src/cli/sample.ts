@@ -1,10 +1,11 @@
 /** npm run sample -- --class cat|dog --out cat.wav [--generator mel-flow|thesis] [--clips N] [--seed N] … */
 import * as path from 'node:path';
-import { writeWav } from '../audio/wav';
+import { encodeWav } from '../audio/wav';
 import { formatBackend, initBackend } from '../backend/index';
 import { GENERATOR_KINDS, loadGenerator, type GeneratorKind } from '../pipeline/generators';
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
    default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       guidance: num('guidance', values.guidance, 0, 20),
     }).filter(([, v]) => v !== undefined),
   );
+  await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
   const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
       audio.set(c, at);
       at += c.length;
     }
-    await writeWav(String(values.out), audio, gen.sampleRate, 'pcm16');
+    await writeOutputBytes(String(values.out), encodeWav(audio, gen.sampleRate, 'pcm16'));
     process.stderr.write(
       `${[
         `backend   ${formatBackend(backend)}`,

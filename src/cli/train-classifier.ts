@@ -7,6 +7,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import type { BackboneSpec } from '../vision/backbone';
 import { trainClassifierHead } from '../vision/classifier';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
 
 const USAGE = `npm run train:classifier -- --images DIR [--out DIR] [--steps 160] [--lr 0.05] [--l2 0.001] [--no-zero-shot] [--seed 0] [--backend NAME]
                             [--backbone PATH|URL --format layers|graph --feature-layer NAME --input-size 224
@@ -35,6 +36,11 @@ async function main(): Promise<void> {
     USAGE,
   );
   if (!values.images) throw new UsageError(`--images is required\n\n${USAGE}`);
+  const steps = flag('steps', values.steps) as number;
+  const lr = flag('lr', values.lr) as number;
+  const l2 = flag('l2', values.l2) as number;
+  const seed = flag('seed', values.seed) as number;
+  const inputSize = flag('input-size', values['input-size']) as number;
   let backbone: BackboneSpec | undefined;
   if (values.backbone) {
     if (values.format !== 'layers' && values.format !== 'graph') throw new UsageError('--format is layers or graph');
@@ -45,7 +51,7 @@ async function main(): Promise<void> {
       name: values.backbone,
       source: values.backbone,
       format: values.format,
-      inputSize: Number(values['input-size']),
+      inputSize,
       inputScale: values['input-scale'] as BackboneSpec['inputScale'],
       featureLayer: values['feature-layer'],
       imagenet: null,
@@ -56,11 +62,11 @@ async function main(): Promise<void> {
   const r = await trainClassifierHead({
     images: values.images,
     out: String(values.out),
-    steps: Number(values.steps),
-    learningRate: Number(values.lr),
-    l2: Number(values.l2),
+    steps,
+    learningRate: lr,
+    l2,
     skipZeroShot: values['no-zero-shot'] ?? false,
-    seed: Number(values.seed),
+    seed,
     ...(backbone ? { backbone } : {}),
     onProgress: (d, t) => {
       if (d === t || d % 200 === 0) process.stderr.write(`features ${d}/${t}\n`);

@@ -2,8 +2,11 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { CODEC_KINDS, PRESETS, type CodecKind, type PresetName } from '../models/presets';
 import { trainCodec } from '../train/codec';
+import { cleanUpFailedStart } from '../train/run-folder';
+import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
-import { nonNegative, parseCli, runCli, UsageError, TRAIN_RUN_FLAGS } from '../util/cli';
+import { parseCli, runCli, UsageError } from '../util/cli';
+import { explicitFlags, flag } from '../util/flags';
 
 const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
                        [--steps N] [--out checkpoints/NAME] [--batch N] [--lr X] [--seed N] [--no-augment]
@@ -24,7 +27,11 @@ async function main(): Promise<void> {
       lr: { type: 'string' },
       seed: { type: 'string' },
       'no-augment': { type: 'boolean' },
-      ...TRAIN_RUN_FLAGS,
+      'checkpoint-every': { type: 'string' },
+      'validate-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
     },
     USAGE,
   );
@@ -32,38 +39,32 @@ async function main(): Promise<void> {
   const preset = values.preset as PresetName;
   if (!CODEC_KINDS.includes(kind)) throw new UsageError(`unknown --model '${values.model}' (choose ${CODEC_KINDS.join(', ')})\n\n${USAGE}`);
   if (!PRESETS.includes(preset)) throw new UsageError(`unknown --preset '${values.preset}' (choose ${PRESETS.join(', ')})`);
-  const lr = values.lr === undefined ? undefined : Number(values.lr);
-  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be positive`);
+  const lr = flag('lr', values.lr);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
+  // with --resume, only flags given explicitly are compared with the run's own settings (never defaults)
+  const given = (name: string) => !values.resume || explicitFlags(process.argv.slice(2)).has(name);
   const opts = {
-    kind,
-    preset,
-    data: values.data as string,
+    kind: given('model') ? kind : undefined,
+    preset: given('preset') ? preset : undefined,
+    data: given('data') ? (values.data as string) : undefined,
     out: values.out ?? `checkpoints/${kind}-${preset}`,
-    steps: nonNegative('steps', values.steps),
-    batchSize: nonNegative('batch', values.batch),
+    steps: flag('steps', values.steps),
+    batchSize: flag('batch', values.batch),
     learningRate: lr,
-    seed: nonNegative('seed', values.seed),
-    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
-    validateEvery: nonNegative('validate-every', values['validate-every']),
+    seed: flag('seed', values.seed),
+    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
+    validateEvery: flag('validate-every', values['validate-every']),
     resume: values.resume ?? false,
-    workers: nonNegative('workers', values.workers),
+    workers: flag('workers', values.workers),
     augment: values['no-augment'] ? false : undefined,
   };
-  const r = await trainCodec(opts);
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () =>
+    trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]),
+  );
   process.stdout.write(
-    `${JSON.stringify({
-      model: r.config.kind,
-      preset: r.config.preset,
-      parameters: r.parameters,
-      steps: r.step,
-      backend: r.backend,
-      trainTime: formatDuration(r.trainSeconds),
-      checkpoint: r.checkpoint,
-      ...r.metrics,
-      ...r.validation,
-    })}\n`,
+    `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );
 }
 

@@ -1,9 +1,12 @@
 /** npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR] [--resume] */
 import { formatBackend, initBackend } from '../backend/index';
 import { PRESETS, type PresetName } from '../models/presets';
-import { type TrainPriorOptions, trainPrior } from '../train/prior';
+import { trainPrior } from '../train/prior';
+import { cleanUpFailedStart } from '../train/run-folder';
+import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
-import { nonNegative, parseCli, runCli, UsageError, TRAIN_RUN_FLAGS } from '../util/cli';
+import { parseCli, runCli, UsageError } from '../util/cli';
+import { explicitFlags, flag } from '../util/flags';
 
 const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
                        [--batch N] [--lr X] [--label-smoothing X] [--label-dropout P] [--seed N]
@@ -24,45 +27,43 @@ async function main(): Promise<void> {
       'label-smoothing': { type: 'string' },
       'label-dropout': { type: 'string' },
       seed: { type: 'string' },
-      ...TRAIN_RUN_FLAGS,
+      'checkpoint-every': { type: 'string' },
+      'validate-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
     },
     USAGE,
   );
-  const level = values.level;
-  if (level !== 'top' && level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
+  if (values.level !== 'top' && values.level !== 'bottom') throw new UsageError(`--level is top or bottom\n\n${USAGE}`);
   if (!values.codes && !values.resume) throw new UsageError(`--codes is required\n\n${USAGE}`);
   if (!PRESETS.includes(values.preset as PresetName)) throw new UsageError(`--preset is one of ${PRESETS.join(', ')}`);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
-  const opts: TrainPriorOptions = {
-    level,
-    preset: values.preset as PresetName,
+  // with --resume, only flags given explicitly are compared with the run's own settings (never defaults)
+  const given = (name: string) => !values.resume || explicitFlags(process.argv.slice(2)).has(name);
+  const opts = {
+    level: values.level,
+    preset: given('preset') ? (values.preset as PresetName) : undefined,
     codes: values.codes ?? '',
     out: values.out ?? `checkpoints/prior-${values.level}-${values.preset}`,
-    steps: nonNegative('steps', values.steps),
-    batchSize: nonNegative('batch', values.batch),
-    learningRate: nonNegative('lr', values.lr, false),
-    labelSmoothing: nonNegative('label-smoothing', values['label-smoothing'], false),
-    labelDropout: nonNegative('label-dropout', values['label-dropout'], false),
-    seed: nonNegative('seed', values.seed),
-    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
-    validateEvery: nonNegative('validate-every', values['validate-every']),
+    steps: flag('steps', values.steps),
+    batchSize: flag('batch', values.batch),
+    learningRate: flag('lr', values.lr),
+    labelSmoothing: flag('label-smoothing', values['label-smoothing']),
+    labelDropout: flag('label-dropout', values['label-dropout']),
+    seed: flag('seed', values.seed),
+    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
+    validateEvery: flag('validate-every', values['validate-every']),
     resume: values.resume ?? false,
-    workers: nonNegative('workers', values.workers),
+    workers: flag('workers', values.workers),
   };
-  const r = await trainPrior(opts);
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () =>
+    trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]),
+  );
   process.stdout.write(
-    `${JSON.stringify({
-      level: r.config.level,
-      preset: r.config.preset,
-      parameters: r.parameters,
-      steps: r.step,
-      backend: r.backend,
-      trainTime: formatDuration(r.trainSeconds),
-      checkpoint: r.checkpoint,
-      ...r.metrics,
-      ...r.validation,
-    })}\n`,
+    `${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );
 }
 

@@ -9,6 +9,7 @@ import { loadExample, splitDataset, type AudioItem } from '../data/dataset';
 import { openDataset } from '../data/open';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
 import { loadCodec } from '../checkpoint/models';
+import { requireClasses } from '../data/require-classes';
 import type { CodecConfig } from '../models/presets';
 import { writeCodes, type ClipCodesInfo, type CodesMeta } from './store';
 
@@ -35,6 +36,7 @@ export async function extractCodes(request: ExtractOptions): Promise<ExtractResu
   try {
     const ck = await loadCheckpoint<CodecConfig>(dir, 'codec');
     const ds = await openDataset(request.data);
+    requireClasses(ds, ['cat', 'dog']);
     // Same split as the codec when it was trained on this dataset; else a seeded split.
     const codecSplit = ck.meta.data && ck.meta.data.layout === ds.layout ? new Set(ck.meta.data.val) : null;
     const valIds = codecSplit ?? new Set(splitDataset(ds).val.map((i) => i.id));

@@ -71,6 +71,22 @@ async function readRows(file: string, n: number, len: number): Promise<Uint16Arr
   return Array.from({ length: n }, (_, i) => all.subarray(i * len, (i + 1) * len));
 }
 
+/** Every code must index the codec's codebook; a corrupt file would otherwise crash the priors' embedding lookup. */
+function checkCodeRange(file: string, rows: readonly Uint16Array[], size: number): void {
+  if (!(Number.isInteger(size) && size > 0)) throw new InputError(file, 'bad-argument', `codes.json gives no valid codebook size (${JSON.stringify(size)})`);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as Uint16Array;
+    for (let j = 0; j < r.length; j++) {
+      if ((r[j] as number) >= size)
+        throw new InputError(
+          file,
+          'bad-argument',
+          `clip ${i} holds code ${r[j]} at position ${j}, outside the codebook of ${size} codes (corrupt codes file?)`,
+        );
+    }
+  }
+}
+
 export async function readCodes(dir: string): Promise<CodeSet> {
   const metaFile = path.join(dir, 'codes.json');
   let meta: CodesMeta;
@@ -83,5 +99,15 @@ export async function readCodes(dir: string): Promise<CodeSet> {
   const n = meta.clips.length;
   const bottom = await readRows(path.join(dir, 'bottom.u16'), n, meta.lengths.bottom);
   const top = meta.lengths.top ? await readRows(path.join(dir, 'top.u16'), n, meta.lengths.top) : null;
+  checkCodeRange(path.join(dir, 'bottom.u16'), bottom, meta.codec.codebookSize);
+  if (top) checkCodeRange(path.join(dir, 'top.u16'), top, meta.codec.codebookSize);
+  const classes = meta.dataset?.classes?.length ?? 0;
+  const badLabel = meta.clips.findIndex((c) => !(Number.isInteger(c.label) && c.label >= 0 && c.label < classes));
+  if (badLabel >= 0)
+    throw new InputError(
+      metaFile,
+      'bad-argument',
+      `clip ${badLabel} has label ${JSON.stringify(meta.clips[badLabel]?.label)}, outside the ${classes} classes listed (corrupt codes.json?)`,
+    );
   return { meta, top, bottom };
 }

@@ -33,7 +33,10 @@ export async function detectLayout(root: string): Promise<DatasetLayout | null> 
   if (await findVggSoundCsv(root)) return 'vggsound';
   if (await findKaggleAudioDir(root)) return 'kaggle-cats-dogs';
   const entries = await fsp.readdir(root, { withFileTypes: true });
-  if (entries.some((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.'))) return 'folder';
+  for (const e of entries) {
+    if (e.name.startsWith('_') || e.name.startsWith('.')) continue;
+    if (e.isDirectory() || (e.isSymbolicLink() && (await fsp.stat(path.join(root, e.name)).catch(() => null))?.isDirectory())) return 'folder';
+  }
   return null;
 }
 

@@ -66,7 +66,8 @@ export async function summarizeDataset(
   const misses0 = cache?.stats.misses ?? 0;
   const dur = await durations(ds.items, cache, failed, options.concurrency ?? 2);
   const negDur = await durations(ds.negatives, cache, failed, options.concurrency ?? 2);
-  const split = splitDataset(ds, options.split);
+  // files that failed to decode are reported, not counted in the train/val split
+  const split = splitDataset({ ...ds, items: ds.items.filter((i) => dur.has(i.id)) }, options.split);
   const trainIds = new Set(split.train.map((i) => i.id));
   const classes: ClassSummary[] = ds.classes.map((name, label) => {
     const items = ds.items.filter((i) => i.label === label && dur.has(i.id));

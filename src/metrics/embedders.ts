@@ -104,7 +104,9 @@ interface OrtSession {
 export async function loadOnnxEmbedder(file: string, options: OnnxEmbedderOptions): Promise<Embedder> {
   let ort: OrtModule;
   try {
-    const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
+    // a variable specifier: the type check must not need the optional package (OrtModule above is its type)
+    const pkg = 'onnxruntime-node';
+    const mod = (await import(pkg)) as unknown as OrtModule & { default?: OrtModule };
     ort = mod.InferenceSession ? mod : (mod.default as OrtModule);
   } catch (e) {
     throw new InputError(

@@ -7,14 +7,15 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { runFfmpeg } from '../audio/ffmpeg';
 import { resample } from '../audio/resample';
-import { writeWav } from '../audio/wav';
+import { encodeWav, writeWav } from '../audio/wav';
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { InputError } from '../util/errors';
+import { checkOutput, writeOutput, writeOutputBytes } from '../util/output';
 import { CatDogClassifier, CLASS_NAMES, type VideoPrediction } from '../vision/classifier';
-import { isImageFile, isVideoFile, probeMedia } from '../vision/media';
+import { looksLikeImage } from '../vision/image-header';
+import { isImageFile, isVideoFile, probeMedia, readImage, readVideoFrames } from '../vision/media';
 import { defaultClassifier } from './models';
 import { loadGenerator, type GenerateSoundOptions, type GeneratorKind, type SoundGenerator } from './generators';
 
@@ -69,17 +70,12 @@ export function joinWithCrossfades(clips: readonly Float32Array[], fade: number)
   return out;
 }
 
-async function tempPathBeside(out: string, ext: string): Promise<string> {
-  await fsp.mkdir(path.dirname(path.resolve(out)), { recursive: true });
-  return path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp${ext}`);
-}
-
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
   const outExt = path.extname(o.out).toLowerCase();
   const input = o.input;
   if (input === undefined && o.className === undefined) throw new InputError(o.out, 'bad-argument', 'needs an --input image or video, or a --class');
-  const image = input !== undefined && isImageFile(input);
+  const image = input !== undefined && (isImageFile(input) || (!isVideoFile(input) && (await looksLikeImage(input))));
   const video = input !== undefined && !image && isVideoFile(input);
   if (input !== undefined && !image && !video)
     throw new InputError(input, 'unsupported-format', `is neither an image (.jpg .jpeg .png .webp) nor a video (.mp4 .mov .mkv .webm .avi .m4v)`);
@@ -90,6 +86,12 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const info = video ? await probeMedia(input as string) : null;
   if (video && !info?.video) throw new InputError(input as string, 'no-audio-stream', 'has no video stream');
   if (video && !(info?.durationSeconds && info.durationSeconds > 0)) throw new InputError(input as string, 'empty', 'the video has zero length');
+  // before any computation: --out is writable and not the input; the input is read even with --class
+  await checkOutput(o.out, input !== undefined ? { inputs: [['--input', input]] } : {});
+  if (input !== undefined && o.className !== undefined) {
+    if (image) await readImage(input, 32);
+    else await readVideoFrames(input, { size: 32, maxFrames: 1 });
+  }
 
   // models
   const tl = performance.now();
@@ -138,44 +140,48 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
 
     // write (temp file + rename: no partial output)
     const tw = performance.now();
-    if (outExt === '.wav') await writeWav(o.out, audio, sr, 'pcm16');
+    if (outExt === '.wav') await writeOutputBytes(o.out, encodeWav(audio, sr, 'pcm16'));
     else {
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'soundtrack-mux-'));
-      const tmp = await tempPathBeside(o.out, '.mp4');
       try {
         // 4 kHz AAC is refused by common players: upsample to 16 kHz first (anti-aliased)
         const wav = path.join(dir, 'track.wav');
         await writeWav(wav, resample(audio, sr, 16000), 16000, 'pcm16');
-        await runFfmpeg(
-          [
-            '-loglevel',
-            'error',
-            '-y',
-            '-i',
-            input as string,
-            '-i',
-            wav,
-            '-map',
-            '0:v:0',
-            '-map',
-            '1:a:0',
-            '-c:v',
-            'copy',
-            '-c:a',
-            'aac',
-            '-b:a',
-            '96k',
-            '-shortest',
-            '-movflags',
-            '+faststart',
-            tmp,
-          ],
-          input as string,
+        await writeOutput(
+          o.out,
+          (tmp) =>
+            runFfmpeg(
+              [
+                '-loglevel',
+                'error',
+                '-y',
+                '-i',
+                input as string,
+                '-i',
+                wav,
+                '-map',
+                '0:v:0',
+                '-map',
+                '1:a:0',
+                '-c:v',
+                'copy',
+                '-c:a',
+                'aac',
+                '-b:a',
+                '96k',
+                '-shortest',
+                '-movflags',
+                '+faststart',
+                '-f',
+                'mp4',
+                tmp,
+              ],
+              o.out,
+            ).then(() => undefined),
+          { ext: '.mp4' },
         );
-        await fsp.rename(tmp, o.out);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
-        await fsp.rm(tmp, { force: true });
       }
     }
     const write = (performance.now() - tw) / 1000;

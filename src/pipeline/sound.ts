@@ -57,6 +57,20 @@ export async function loadSoundModels(paths: { codec: string; top: string; botto
   };
 }
 
+/** Never hand on NaN or all-zero audio as if it were a sound: that is a broken model, said as an error. */
+function assertAudible(clips: readonly Float32Array[], codec: string): void {
+  let peak = 0;
+  for (const c of clips) {
+    for (let i = 0; i < c.length; i++) {
+      const v = c[i] as number;
+      if (!Number.isFinite(v)) throw new InputError(codec, 'non-finite', 'the codec decoded NaN/Inf samples (corrupt weights?); nothing was written');
+      if (Math.abs(v) > peak) peak = Math.abs(v);
+    }
+  }
+  if (clips.length > 0 && peak === 0)
+    throw new InputError(codec, 'empty', 'the codec decoded pure silence (all samples 0; corrupt weights?); nothing was written');
+}
+
 export function disposeSoundModels(m: SoundModels): void {
   m.codec.dispose();
   m.top.dispose();
@@ -80,6 +94,7 @@ export async function soundForClass(
   const bottom = sampleBottom(m.bottom, top.codes, { ...bottomOptions, seed: `${seed}/bottom`, weights: m.weights.bottom });
   const t0 = performance.now();
   const clips = await m.codec.decode({ top: top.codes, bottom: bottom.codes });
+  assertAudible(clips, m.sources.codec);
   const decodeSeconds = (performance.now() - t0) / 1000;
   return {
     clips,

@@ -49,17 +49,26 @@ interface Browser {
 }
 let browser: Promise<Browser | null> | null = null;
 
+let warned = false;
+/** Say once per process why figures are HTML only (a missing optional part turns off one feature, not the run). */
+function pngOff(why: string): null {
+  if (!warned) process.stderr.write(`figures: HTML only, no PNG (${why})\n`);
+  warned = true;
+  return null;
+}
+
 async function getBrowser(): Promise<Browser | null> {
   const exe = chromePath();
-  if (!exe) return null;
+  if (!exe) return pngOff('no Chromium: install Debian chromium or set CHROME_PATH');
   browser ??= (async () => {
     try {
-      const mod = (await import('puppeteer-core')) as unknown as {
+      const pkg = 'puppeteer-core'; // optional: a variable specifier keeps the type check independent of it
+      const mod = (await import(pkg)) as unknown as {
         launch(launchOptions: object): Promise<Browser>;
         default?: { launch(launchOptions: object): Promise<Browser> };
       };
       const launch = mod.launch ?? mod.default?.launch;
-      if (!launch) return null;
+      if (!launch) return pngOff('puppeteer-core has no launch()');
       const b = await launch({
         executablePath: exe,
         pipe: true,
@@ -68,8 +77,8 @@ async function getBrowser(): Promise<Browser | null> {
       });
       process.once('exit', () => void b.close());
       return b;
-    } catch {
-      return null;
+    } catch (e) {
+      return pngOff(`puppeteer-core or Chromium cannot start: ${(e as Error).message.split('\n')[0]}`);
     }
   })();
   return browser;

@@ -16,6 +16,7 @@ import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError } from './errors';
 import { restoreParams } from '../checkpoint/checkpoint';
+import { refuseForeignMetrics, refuseResumeConflicts } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
@@ -50,6 +51,18 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
   assertCanTrain(['matmul', 'conv1d', 'conv1d-transpose', 'pad-slice', 'elementwise', 'adam', 'codebook-search', 'segment-sum'], `The ${options.kind} codec`);
   const out = path.resolve(options.out);
   const resume = await resumeOrRefuse<CodecConfig>(out, 'codec', options.resume);
+  if (resume) {
+    const was = resume.meta.train as Partial<Record<'batchSize' | 'learningRate' | 'seed' | 'augment', unknown>>;
+    refuseResumeConflicts(out, [
+      ['--model', options.kind, resume.meta.model.kind],
+      ['--preset', options.preset, resume.meta.model.preset],
+      ['--data', options.data, resume.meta.data?.spec],
+      ['--batch', options.batchSize, was.batchSize],
+      ['--lr', options.learningRate, was.learningRate],
+      ['--seed', options.seed, was.seed],
+      ['--no-augment', options.augment === false ? false : undefined, was.augment],
+    ]);
+  } else await refuseForeignMetrics(out);
   const config = resume ? resume.meta.model : codecPreset(options.kind, options.preset, options.seed ?? 0);
   const { steps, batchSize, learningRate, warmupSteps, clipNorm } = config.train;
   const defaults = { steps, batchSize, learningRate, warmupSteps, clipNorm, seed: 0, augment: config.preset === 'quick', valFraction: 0.2 };

@@ -12,6 +12,7 @@ import { priorPreset, PRESETS, type PresetName, type PriorLevel } from '../model
 import { teacherForcedLoss } from '../metrics/perplexity';
 import { InputError } from '../util/errors';
 import { restoreParams } from '../checkpoint/checkpoint';
+import { refuseForeignMetrics, refuseResumeConflicts } from './run-folder';
 import { shareSizes } from './parallel';
 import { priorStep } from './replica';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
@@ -21,7 +22,8 @@ import { EpochOrder } from './epoch-order';
 
 export interface TrainPriorOptions extends RunOptions {
   level: PriorLevel;
-  preset: PresetName;
+  /** Default 'quick' (on --resume: the run's). */
+  preset?: PresetName;
   /** Folder written by `npm run codes`. */
   codes: string;
   out: string;
@@ -73,9 +75,22 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
   const backend = activeBackend();
   assertCanTrain(['matmul', 'embedding', 'softmax', 'layer-norm', 'elementwise', 'adam'], `The ${options.level} prior`);
   if (!options.skipParityCheck && backend.name !== 'cpu') await assertPriorGradients();
-  if (!PRESETS.includes(options.preset)) throw new InputError(options.out, 'bad-argument', `unknown preset ${options.preset}`);
+  if (options.preset !== undefined && !PRESETS.includes(options.preset)) throw new InputError(options.out, 'bad-argument', `unknown preset ${options.preset}`);
   const out = path.resolve(options.out);
   const resume = await resumeOrRefuse<PriorConfig>(out, 'prior', options.resume);
+  if (resume) {
+    const was = resume.meta.train as Partial<Record<'batchSize' | 'learningRate' | 'seed' | 'labelSmoothing' | 'labelDropout', unknown>>;
+    refuseResumeConflicts(out, [
+      ['--level', options.level, resume.meta.model.level],
+      ['--preset', options.preset, resume.meta.model.preset],
+      ['--codes', options.codes || undefined, resume.meta.data?.spec],
+      ['--batch', options.batchSize, was.batchSize],
+      ['--lr', options.learningRate, was.learningRate],
+      ['--label-smoothing', options.labelSmoothing, was.labelSmoothing],
+      ['--label-dropout', options.labelDropout, was.labelDropout],
+      ['--seed', options.seed, was.seed],
+    ]);
+  } else await refuseForeignMetrics(out);
   const codesSpec = resume ? String(resume.meta.data?.spec) : options.codes;
   const set = await readCodes(codesSpec);
   const shape = {
@@ -84,7 +99,7 @@ export async function trainPrior(options: TrainPriorOptions): Promise<TrainPrior
     bottomLength: set.meta.lengths.bottom,
     classes: set.meta.dataset.classes.length,
   };
-  const preset = priorPreset(options.level, options.preset, shape, options.seed ?? 0);
+  const preset = priorPreset(options.level, (options.preset ?? resume?.meta.model.preset ?? 'quick') as PresetName, shape, options.seed ?? 0);
   const config = resume ? resume.meta.model : preset.model;
   const settings = trainSettings(
     resume,

@@ -3,6 +3,7 @@
  * asked, refuse to overwrite one otherwise) and settle the training settings (those the checkpoint
  * stored when resuming, else the preset's defaults with the caller's overrides).
  */
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError, findCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import { RunFolderError } from './errors';
@@ -49,4 +50,73 @@ export function trainSettings<Settings extends Record<string, unknown>>(
 export function settingsLoopOptions(settings: { learningRate: number; warmupSteps: number; steps: number; clipNorm: number; seed: number }) {
   const { learningRate: peak, warmupSteps, steps: totalSteps, clipNorm, seed } = settings;
   return { schedule: { kind: 'cosine' as const, peak, warmupSteps, totalSteps, floor: 0.1 }, clipNorm, seed };
+}
+
+/** [flag, value asked (undefined = not given), value stored in the run]. */
+export type ResumeSetting = [flag: string, asked: unknown, stored: unknown];
+
+function same(flag: string, a: unknown, b: unknown): boolean {
+  if (flag === '--data' || flag === '--codes') {
+    const norm = (x: unknown) => (x === 'embedded' ? x : path.resolve(String(x)));
+    return norm(a) === norm(b);
+  }
+  if (typeof a === 'number' || typeof b === 'number') return Number(a) === Number(b);
+  return a === b;
+}
+
+export function refuseResumeConflicts(out: string, settings: readonly ResumeSetting[]): void {
+  const bad = settings.filter(([flag, asked, stored]) => asked !== undefined && stored !== undefined && !same(flag, asked, stored));
+  if (bad.length === 0) return;
+  const list = bad.map(([flag, asked, stored]) => `${flag} ${String(asked)} (the run has ${String(stored)})`).join(', ');
+  throw new RunFolderError(
+    out,
+    `--resume continues this run with its own settings, but ${list} was given; drop ${bad.map(([f]) => f).join(' and ')} to resume, or start a new run with another --out`,
+  );
+}
+
+/**
+ * A new run must not replace what another run left: a non-empty metrics.jsonl without a checkpoint
+ * (a run killed before its first checkpoint, or files copied there) is refused, not truncated.
+ */
+export async function refuseForeignMetrics(out: string): Promise<void> {
+  const file = path.join(out, 'metrics.jsonl');
+  const st = await fsp.stat(file).catch(() => null);
+  if (st && st.size > 0) {
+    throw new RunFolderError(
+      file,
+      `holds the metrics of another run (${st.size} bytes) and no checkpoint to resume; choose another --out or move the file away (nothing was overwritten)`,
+    );
+  }
+}
+
+export { removeOrphanTemps } from '../checkpoint/orphans';
+
+/**
+ * Run `train` for a run folder; when it fails before writing any checkpoint, remove what it created
+ * (a folder that did not exist before, or an empty metrics.jsonl), so a refused or crashed start
+ * leaves nothing behind.
+ */
+export async function cleanUpFailedStart<T>(out: string, train: () => Promise<T>): Promise<T> {
+  const abs = path.resolve(out);
+  const existed = await fsp.stat(abs).then(
+    () => true,
+    () => false,
+  );
+  const hadMetrics = await fsp.stat(path.join(abs, 'metrics.jsonl')).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await train();
+  } catch (e) {
+    const names = await fsp.readdir(abs).catch(() => null);
+    if (names && !names.includes('latest.json')) {
+      if (!existed) await fsp.rm(abs, { recursive: true, force: true });
+      else if (!hadMetrics) {
+        const st = await fsp.stat(path.join(abs, 'metrics.jsonl')).catch(() => null);
+        if (st && st.size === 0) await fsp.rm(path.join(abs, 'metrics.jsonl'), { force: true });
+      }
+    }
+    throw e;
+  }
 }

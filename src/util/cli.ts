@@ -56,24 +56,38 @@ export function nonNegative(name: string, v: string | undefined, integer = true)
   return n;
 }
 
+/** How an error ends a command: usage errors exit 2, expected errors (bad input, backend) exit 1 with one line. */
+export function cliFailure(e: unknown): { exitCode: number; text: string } {
+  if (e instanceof UsageError) return { exitCode: 2, text: `usage error: ${e.message}\n` };
+  if (e instanceof InputError || e instanceof BackendError) return { exitCode: 1, text: `error: ${e.message}\n` };
+  return { exitCode: 1, text: `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n` };
+}
+
+/**
+ * Set `globalThis[CLI_HOOK]` to a function before importing a command to receive its main function
+ * instead of running it (tests run the commands in-process; see test/helpers-cli.ts).
+ */
+export const CLI_HOOK = Symbol.for('soundtrack-lab/cli-main');
+
 /** Run a CLI main function: expected errors print one line and exit 1 (usage errors exit 2). */
 export function runCli(main: () => Promise<void>): void {
+  const hook = (globalThis as Record<symbol, unknown>)[CLI_HOOK];
+  if (typeof hook === 'function') {
+    (hook as (m: () => Promise<void>) => void)(main);
+    return;
+  }
+  // A file size limit (ulimit -f) then fails the write with EFBIG, which is reported and cleaned up,
+  // instead of killing the process and leaving a partial temp file.
+  process.on('SIGXFSZ', () => {});
   main().then(
     () => {
       // Let pending stdout drain; some backends keep handles open, so exit explicitly.
       process.stdout.write('', () => process.exit(process.exitCode ?? 0));
     },
     (e: unknown) => {
-      if (e instanceof UsageError) {
-        process.stderr.write(`usage error: ${e.message}\n`);
-        process.exit(2);
-      }
-      if (e instanceof InputError || e instanceof BackendError) {
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exit(1);
-      }
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(1);
+      const f = cliFailure(e);
+      process.stderr.write(f.text);
+      process.exit(f.exitCode);
     },
   );
 }

@@ -9,6 +9,7 @@ export type InputErrorCode =
   | 'not-riff-wave'
   | 'truncated'
   | 'empty'
+  | 'too-long'
   | 'non-finite'
   | 'unsupported-codec'
   | 'unsupported-format'

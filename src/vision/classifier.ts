@@ -14,7 +14,8 @@ import { loadBackbone, darknetTinySpec, type Backbone, type BackboneSpec } from 
 import { ClassifierHead, featureStats, type HeadConfig } from './head';
 import { CLASS_NAMES, predict, probDog, voteFrames, type Prediction, type VoteResult } from './predict';
 import { imageFeatures, openImageSet } from './images';
-import { isImageFile, readImage, readVideoFrames, type RgbImage } from './media';
+import { looksLikeImage } from './image-header';
+import { isImageFile, isVideoFile, readImage, readVideoFrames, type RgbImage } from './media';
 
 export { CLASS_NAMES, type Prediction } from './predict';
 
@@ -73,7 +74,8 @@ export class CatDogClassifier {
 
   /** Classify an image or a video file by its type. */
   async classify(file: string, options: { fps?: number; vote?: 'median' | 'mean' } = {}): Promise<Prediction | VideoPrediction> {
-    return isImageFile(file) ? this.classifyImage(file) : this.classifyVideo(file, options);
+    // by extension, else by content (a JPEG saved without extension is still an image)
+    return isImageFile(file) || (!isVideoFile(file) && (await looksLikeImage(file))) ? this.classifyImage(file) : this.classifyVideo(file, options);
   }
 
   dispose(): void {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { requireFfmpeg, runFfmpeg } from '../audio/ffmpeg';
 import { InputError } from '../util/errors';
 import type { RgbImage } from './backbone-model';
+import { MIN_IMAGE_SIDE, sniffImage } from './image-header';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
 export const VIDEO_INPUT_EXTENSIONS: readonly string[] = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v'];
@@ -61,17 +62,48 @@ export function squareFilter(size: number): string {
 /** Decode an image, centre-crop it to a square and resize it to size × size. */
 export async function readImage(file: string, size = 224): Promise<RgbImage> {
   const ext = path.extname(file).toLowerCase();
-  if (!IMAGE_EXTENSIONS.includes(ext))
-    throw new InputError(file, 'unsupported-format', `unsupported image type '${ext || '(none)'}' (use ${IMAGE_EXTENSIONS.join(', ')})`);
-  await checkFile(file);
-  const out = await ffmpegMedia(
-    ['-loglevel', 'error', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', squareFilter(size), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    file,
-    'image',
-  );
+  const known = IMAGE_EXTENSIONS.includes(ext);
+  if (known) await checkFile(file);
+  // the content decides (a JPEG without extension is a JPEG); truncated and tiny images are refused
+  const header = await fsp.readFile(file).then(sniffImage, () => null);
+  if (!known && !header) throw new InputError(file, 'unsupported-format', `unsupported image type '${ext || '(none)'}' (use ${IMAGE_EXTENSIONS.join(', ')})`);
+  if (header && !header.complete)
+    throw new InputError(
+      file,
+      'truncated',
+      `the ${header.format.toUpperCase()} file is truncated (it ends before its end-of-image marker); only part of the picture would be seen`,
+    );
+  if (header && header.width > 0 && Math.min(header.width, header.height) < MIN_IMAGE_SIDE) {
+    throw new InputError(
+      file,
+      'bad-argument',
+      `is ${header.width}×${header.height} pixels; images need at least ${MIN_IMAGE_SIDE}×${MIN_IMAGE_SIDE} to be classified`,
+    );
+  }
+  const decoded = await runImageDecode(file, size);
+  const out = decoded.stdout;
+  const warning = decoded.stderr.split('\n').find((l) => l.trim() !== '');
+  if (warning) throw new InputError(file, 'decode-failed', `the image decodes with errors (ffmpeg: ${warning.trim()})`);
   if (out.length !== size * size * 3)
     throw new InputError(file, 'decode-failed', `decodes to ${out.length} bytes, expected ${size * size * 3} (not an image?)`);
   return { data: toFloat(out), width: size, height: size };
+}
+
+async function runImageDecode(file: string, size: number): Promise<{ stdout: Buffer; stderr: string }> {
+  try {
+    return await runFfmpeg(
+      ['-loglevel', 'error', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', squareFilter(size), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+      file,
+    );
+  } catch (e) {
+    if (e instanceof InputError) {
+      const detail = e.message.slice(file.length + 2).replace('not a readable audio/video file', 'not a readable image');
+      throw new InputError(file, e.code === 'no-audio-stream' ? 'no-audio-stream' : e.code, e.code === 'no-audio-stream' ? 'has no image stream' : detail, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
 }
 
 export interface MediaInfo {
@@ -127,10 +159,20 @@ export async function readVideoFrames(file: string, options: { fps?: number; siz
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
   const out = await ffmpegMedia(args, file, 'video');
   const frameBytes = size * size * 3;
-  const n = Math.floor(out.length / frameBytes);
-  if (n === 0) throw new InputError(file, 'empty', 'the video has no frames (zero length?)');
+  let n = Math.floor(out.length / frameBytes);
+  let frameData = out;
+  if (n === 0) {
+    // shorter than one frame interval (a 0.2-s clip at 2 fps): take its first frame
+    frameData = await ffmpegMedia(
+      ['-loglevel', 'error', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', squareFilter(size), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+      file,
+      'video',
+    );
+    n = Math.floor(frameData.length / frameBytes);
+  }
+  if (n === 0) throw new InputError(file, 'empty', 'no frame of the video stream could be decoded (empty or corrupt video)');
   const frames: RgbImage[] = [];
-  for (let i = 0; i < n; i++) frames.push({ data: toFloat(out.subarray(i * frameBytes, (i + 1) * frameBytes)), width: size, height: size });
+  for (let i = 0; i < n; i++) frames.push({ data: toFloat(frameData.subarray(i * frameBytes, (i + 1) * frameBytes)), width: size, height: size });
   const durationSeconds = info.durationSeconds ?? n / fps;
   return { frames, times: frames.map((_, i) => i / fps), fps, durationSeconds };
 }

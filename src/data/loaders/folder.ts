@@ -12,16 +12,32 @@ import { orderClasses, type AudioDataset, type AudioItem } from '../dataset';
 
 export const NEGATIVE_FOLDERS: readonly string[] = ['_negatives', '_background'];
 
-/** Audio files under `dir`, recursively, sorted. */
+/** What a directory entry is, following a symbolic link (null for a dangling link). */
+async function entryKind(d: string, e: { name: string; isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }): Promise<'dir' | 'file' | null> {
+  if (e.isDirectory()) return 'dir';
+  if (e.isFile()) return 'file';
+  if (!e.isSymbolicLink()) return null;
+  const st = await fsp.stat(path.join(d, e.name)).catch(() => null);
+  return st?.isDirectory() ? 'dir' : st?.isFile() ? 'file' : null;
+}
+
+/** Audio files under `dir`, recursively (following symbolic links, each real folder once), sorted. */
 export async function audioFilesUnder(dir: string, exts: readonly string[] = AUDIO_EXTENSIONS): Promise<string[]> {
   const out: string[] = [];
+  const seen = new Set<string>();
+  const start = await fsp.realpath(dir).catch(() => dir);
   const walk = async (d: string): Promise<void> => {
+    const real = await fsp.realpath(d);
+    // each real folder once; a link to a folder above the start (a cycle) would mix in other classes
+    if (seen.has(real) || (real !== start && start.startsWith(real + path.sep))) return;
+    seen.add(real);
     const entries = await fsp.readdir(d, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && exts.includes(path.extname(e.name).toLowerCase())) out.push(p);
+      const kind = await entryKind(d, e);
+      if (kind === 'dir') await walk(p);
+      else if (kind === 'file' && exts.includes(path.extname(e.name).toLowerCase())) out.push(p);
     }
   };
   await walk(dir);
@@ -30,7 +46,9 @@ export async function audioFilesUnder(dir: string, exts: readonly string[] = AUD
 
 export async function classFolders(root: string): Promise<string[]> {
   const entries = await fsp.readdir(root, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.')).map((e) => e.name);
+  const out: string[] = [];
+  for (const e of entries) if (!e.name.startsWith('_') && !e.name.startsWith('.') && (await entryKind(root, e)) === 'dir') out.push(e.name);
+  return out;
 }
 
 export interface FolderOptions {
@@ -60,8 +78,17 @@ export async function openFolderDataset(root: string, options: FolderOptions = {
     else filesByClass.set(c, files);
   }
   const classes = orderClasses(filesByClass.keys());
+  // labels by class name, never by position: without cat clips, dog stays label 1 (the priors read 0 as cat)
+  if (classes.includes('dog') && !classes.includes('cat')) {
+    classes.unshift('cat');
+    notes.push('no cat/ recordings: label 0 (cat) is empty');
+  }
   if (classes.length === 0) {
-    throw new DatasetError(root, 'bad-dataset', `no class folders with audio files (${AUDIO_EXTENSIONS.join(' ')}) in this folder`);
+    throw new DatasetError(
+      root,
+      'bad-dataset',
+      `no class folders with audio files (${AUDIO_EXTENSIONS.join(' ')}) in this folder${all.length > 0 ? ` (class folders ${all.map((c) => `${c}/`).join(', ')} hold none)` : ''}`,
+    );
   }
   const items: AudioItem[] = [];
   classes.forEach((c, label) => {
