@@ -3,6 +3,7 @@ import { initBackend } from '../backend/index';
 import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/evaluate-generation';
 import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, numberFlag } from '../util/flags';
 
 const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 32] [--generator mel-flow|thesis] [--model DIR]
                             [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G] [--steps N]
@@ -34,18 +35,12 @@ async function main(): Promise<void> {
     },
     USAGE,
   );
-  const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 2) throw new UsageError(`--n must be an integer ≥ 2 (FAD needs at least two clips), got '${values.n}'`);
+  const n = flag('n', values.n) as number; // ≥ 2: FAD needs at least two clips
   const kind = String(values.generator) as GeneratorKind;
   if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
-  const guidance = values.guidance === undefined ? undefined : Number(values.guidance);
-  if (guidance !== undefined && !(Number.isFinite(guidance) && guidance >= 0 && guidance <= 20))
-    throw new UsageError(`--guidance must be a number in [0, 20], got '${values.guidance}'`);
-  const steps = values.steps === undefined ? undefined : Number(values.steps);
-  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 200))
-    throw new UsageError(`--steps must be an integer in [1, 200], got '${values.steps}'`);
+  const seed = flag('seed', values.seed) as number;
+  const guidance = flag('guidance', values.guidance);
+  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const { judge, dir: judgeDir, trainIds } = await loadJudge(values.judge);
   const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });

@@ -3,6 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
 import { GENERATOR_KINDS, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, numberFlag, samplingFlags } from '../util/flags';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
@@ -47,22 +48,10 @@ async function main(): Promise<void> {
   if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog')
     throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
-  const num = (k: string, v: string | undefined, lo: number, hi: number, integer = false): number | undefined => {
-    if (v === undefined) return undefined;
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (integer && !Number.isInteger(x)))
-      throw new UsageError(`--${k} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
-    return x;
-  };
-  const sampling = Object.fromEntries(
-    Object.entries({
-      steps: num('steps', values.steps, 1, 200, true),
-      topK: num('top-k', values['top-k'], 0, 1e6, true),
-      topP: num('top-p', values['top-p'], Number.MIN_VALUE, 1),
-      temperature: num('temperature', values.temperature, 0, 10),
-      guidance: num('guidance', values.guidance, 0, 20),
-    }).filter(([, v]) => v !== undefined),
-  );
+  // every number through util/flags.ts (one place for ranges and messages); --steps: the flow's integration steps
+  const { seed: _seed, ...sampling } = samplingFlags(values);
+  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
+  if (steps !== undefined) Object.assign(sampling, { steps });
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const models: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
   if (values.model) models.generator = values.model;
@@ -75,9 +64,9 @@ async function main(): Promise<void> {
     out: values.out,
     ...(values.class ? { className: values.class } : {}),
     generator: kind,
-    seed: num('seed', String(values.seed), 0, Number.MAX_SAFE_INTEGER, true) as number,
+    seed: flag('seed', values.seed) as number,
     ...sampling,
-    fps: num('fps', String(values.fps), 0.01, 60) as number,
+    fps: flag('fps', values.fps) as number,
     vote: values.vote,
     models,
   });

@@ -5,6 +5,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { GENERATOR_KINDS, loadGenerator, type GeneratorKind } from '../pipeline/generators';
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { parseCli, runCli, UsageError } from '../util/cli';
+import { flag, numberFlag, samplingFlags } from '../util/flags';
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
@@ -45,24 +46,12 @@ async function main(): Promise<void> {
   if (kind === 'mel-flow' && thesisFlags) throw new UsageError('--codec/--top/--bottom belong to --generator thesis');
   if (kind === 'thesis' && values.model !== undefined)
     throw new UsageError('--model belongs to the mel-flow generator (use --codec/--top/--bottom with --generator thesis)');
-  const num = (k: string, v: string | undefined, lo: number, hi: number, integer = false): number | undefined => {
-    if (v === undefined) return undefined;
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (integer && !Number.isInteger(x)))
-      throw new UsageError(`--${k} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
-    return x;
-  };
-  const clips = num('clips', values.clips, 1, 1000, true) as number;
-  const seed = num('seed', values.seed, 0, Number.MAX_SAFE_INTEGER, true) as number;
-  const sampling = Object.fromEntries(
-    Object.entries({
-      steps: num('steps', values.steps, 1, 200, true),
-      topK: num('top-k', values['top-k'], 0, 1e6, true),
-      topP: num('top-p', values['top-p'], Number.MIN_VALUE, 1),
-      temperature: num('temperature', values.temperature, 0, 10),
-      guidance: num('guidance', values.guidance, 0, 20),
-    }).filter(([, v]) => v !== undefined),
-  );
+  const clips = flag('clips', values.clips) as number;
+  const seed = flag('seed', values.seed) as number;
+  // every number through util/flags.ts (one place for ranges and messages); --steps: the flow's integration steps
+  const { seed: _seed, ...sampling } = samplingFlags(values);
+  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
+  if (steps !== undefined) Object.assign(sampling, { steps });
   await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
