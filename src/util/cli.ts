@@ -3,14 +3,9 @@
  * --help text, and one clear line for expected errors (bad input, unavailable backend).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BackendError, InputError } from './errors';
+import { BackendError, InputError, UsageError } from './errors';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

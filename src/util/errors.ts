@@ -59,3 +59,11 @@ export class BackendError extends Error {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** A command used wrongly (unknown flag, value out of range): exit 2 with the usage text. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -5,7 +5,7 @@
  * checked against its range. A bad value is a UsageError (exit 2) that names the flag, the value and
  * the range: `--top-p must be a number in (0, 1], got '2'`.
  */
-import { UsageError } from './cli';
+import { UsageError } from './errors';
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
 

@@ -7,7 +7,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UsageError } from './cli';
+import { UsageError } from './errors';
 import { InputError } from './errors';
 
 /** A failure to create or write an output: names the flag and the path. */
