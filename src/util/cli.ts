@@ -18,8 +18,12 @@ export const TRAIN_RUN_FLAGS = {
   workers: { type: 'string' },
 } as const;
 
-export function parseCli<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
-  const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } };
+type HelpFlag = { help: { type: 'boolean'; short: 'h' } };
+/** What parseArgs returns for these options (named, so declaration emit — tslab's — can write it). */
+export type ParsedCli<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & HelpFlag; allowPositionals: boolean; strict: true }>>;
+
+export function parseCli<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false): ParsedCli<O> {
+  const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as O & HelpFlag;
   const parse = () => {
     try {
       return parseArgs({ args: argv, options: withHelp, allowPositionals, strict: true });
