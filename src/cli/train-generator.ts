@@ -3,7 +3,10 @@ import { formatBackend, initBackend } from '../backend/index';
 import { MEL_FLOW_PRESETS } from '../models/mel-flow';
 import { formatDuration } from '../train/progress';
 import { trainMelFlow } from '../train/mel-flow';
-import { nonNegative, parseCli, runCli, UsageError } from '../util/cli';
+import { parseCli, runCli, TRAIN_RUN_FLAGS, UsageError } from '../util/cli';
+import { flag } from '../util/flags';
+import { checkOutput } from '../util/output';
+import { cleanUpFailedStart } from '../train/run-folder';
 
 const USAGE = `npm run train:generator -- [--preset quick|tiny] [--data embedded|DIR] [--steps N] [--out checkpoints/NAME]
                            [--batch N] [--lr X] [--seed N] [--checkpoint-every N] [--validate-every N]
@@ -22,34 +25,32 @@ async function main(): Promise<void> {
       batch: { type: 'string' },
       lr: { type: 'string' },
       seed: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );
   const preset = String(values.preset);
   if (!(preset in MEL_FLOW_PRESETS)) throw new UsageError(`unknown --preset '${preset}' (choose ${Object.keys(MEL_FLOW_PRESETS).join(', ')})`);
-  const lr = values.lr === undefined ? undefined : Number(values.lr);
-  if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new UsageError('--lr must be a positive number');
+  const lr = flag('lr', values.lr);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
   const opts = {
     preset,
     data: String(values.data),
     out: values.out ?? `checkpoints/generator-${preset}`,
-    steps: nonNegative('steps', values.steps),
-    batchSize: nonNegative('batch', values.batch),
+    steps: flag('steps', values.steps),
+    batchSize: flag('batch', values.batch),
     learningRate: lr,
-    seed: nonNegative('seed', values.seed),
-    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
-    validateEvery: nonNegative('validate-every', values['validate-every']),
+    seed: flag('seed', values.seed),
+    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
+    validateEvery: flag('validate-every', values['validate-every']),
     resume: values.resume ?? false,
-    workers: nonNegative('workers', values.workers),
+    workers: flag('workers', values.workers),
   };
-  const r = await trainMelFlow(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainMelFlow>[0]);
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () =>
+    trainMelFlow(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainMelFlow>[0]),
+  );
   process.stdout.write(
     `${JSON.stringify({ model: 'mel-flow', preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: backend.name, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

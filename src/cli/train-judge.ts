@@ -2,7 +2,10 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { formatDuration } from '../train/progress';
 import { trainSoundClassifier } from '../train/sound-classifier';
-import { nonNegative, parseCli, runCli } from '../util/cli';
+import { parseCli, runCli, TRAIN_RUN_FLAGS } from '../util/cli';
+import { flag } from '../util/flags';
+import { checkOutput } from '../util/output';
+import { cleanUpFailedStart } from '../train/run-folder';
 
 const USAGE = `npm run train:judge -- [--data embedded|DIR] [--steps N] [--out checkpoints/NAME] [--seed N]
                        [--checkpoint-every N] [--validate-every N] [--resume] [--backend NAME]
@@ -17,10 +20,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       out: { type: 'string' },
       seed: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );
@@ -29,14 +29,15 @@ async function main(): Promise<void> {
   const opts = {
     data: String(values.data),
     out: values.out ?? 'checkpoints/judge',
-    steps: nonNegative('steps', values.steps),
-    seed: nonNegative('seed', values.seed),
-    checkpointEvery: nonNegative('checkpoint-every', values['checkpoint-every']),
-    validateEvery: nonNegative('validate-every', values['validate-every']),
+    steps: flag('steps', values.steps),
+    seed: flag('seed', values.seed),
+    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
+    validateEvery: flag('validate-every', values['validate-every']),
     resume: values.resume ?? false,
   };
-  const r = await trainSoundClassifier(
-    Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainSoundClassifier>[0],
+  await checkOutput(opts.out, { kind: 'dir' });
+  const r = await cleanUpFailedStart(opts.out, () =>
+    trainSoundClassifier(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainSoundClassifier>[0]),
   );
   process.stdout.write(
     `${JSON.stringify({ model: 'sound-classifier', steps: r.step, backend: backend.name, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,

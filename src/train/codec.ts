@@ -9,14 +9,14 @@ import { assertCanTrain } from '../backend/capabilities';
 import { activeBackend } from '../backend/index';
 import { DEFAULT_AUGMENT } from '../data/augment';
 import { evaluationClips, trainingClip } from '../data/batches';
-import { loadExamples, splitDataset, type AudioItem } from '../data/dataset';
+import { loadExamples, splitDataset } from '../data/dataset';
 import { openDataset } from '../data/open';
 import { Codec } from '../models/codec';
 import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError } from './errors';
 import { restoreParams } from '../checkpoint/checkpoint';
-import { refuseForeignMetrics, refuseResumeConflicts } from './run-folder';
+import { refuseForeignMetrics, refuseResumeConflicts, runSplit } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
@@ -78,23 +78,7 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
 
   // Data: the same split on resume (by id), checked against the dataset.
   const ds = await openDataset(resume?.meta.data?.spec ?? options.data);
-  let trainItems: AudioItem[];
-  let valItems: AudioItem[];
-  if (resume?.meta.data) {
-    const byId = new Map(ds.items.map((i) => [i.id, i]));
-    const pick = (ids: string[]) =>
-      ids.map((id) => {
-        const it = byId.get(id);
-        if (!it) throw new DatasetError(ds.root, 'bad-dataset', `the checkpoint's data split lists '${id}', which this dataset does not have`);
-        return it;
-      });
-    trainItems = pick(resume.meta.data.train);
-    valItems = pick(resume.meta.data.val);
-  } else {
-    const split = splitDataset(ds, { seed: settings.seed, valFraction: settings.valFraction });
-    trainItems = split.train;
-    valItems = split.val;
-  }
+  const { train: trainItems, val: valItems } = runSplit(ds, resume, () => splitDataset(ds, { seed: settings.seed, valFraction: settings.valFraction }));
   if (trainItems.length < settings.batchSize) {
     throw new DatasetError(
       ds.root,

@@ -18,8 +18,9 @@ import { eventPatch, frameEnergy, gainPatch, recordingLogMel } from '../data/eve
 import { openDataset } from '../data/open';
 import { MelFlow, melFlowPreset, silenceValue, type MelFlowConfig } from '../models/mel-flow';
 import { Rng } from '../util/rng';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
-import { DatasetError, RunFolderError } from './errors';
+import { restoreParams } from '../checkpoint/checkpoint';
+import { DatasetError } from './errors';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { melFlowStep } from './replica';
@@ -83,14 +84,8 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
   if (!currentBackend()) throw new Error('trainMelFlow: call initBackend() first (the caller chooses the backend)');
   assertCanTrain(['matmul', 'conv1d', 'pad-slice', 'elementwise', 'adam'], 'The mel-flow generator');
   const out = path.resolve(o.out);
-  let resume: LoadedCheckpoint<MelFlowConfig> | null = null;
-  const existing = await findCheckpoint(out);
-  if (o.resume) {
-    if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
-    resume = await loadCheckpoint<MelFlowConfig>(out, 'mel-flow');
-  } else if (existing) {
-    throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
+  const resume = await resumeOrRefuse<MelFlowConfig>(out, 'mel-flow', o.resume);
+  if (!resume) await refuseForeignMetrics(out);
   const base = resume ? resume.meta.model : melFlowPreset(o.preset, o.seed ?? 0);
   const config: MelFlowConfig = resume
     ? base
@@ -109,23 +104,10 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
   const ds = await openDataset(resume?.meta.data?.spec ?? o.data);
   if (ds.classes.length < 2)
     throw new DatasetError(ds.root, 'bad-dataset', `needs at least two classes (cat and dog), found ${ds.classes.join(', ') || 'none'}`);
-  let trainItems: AudioItem[];
-  let valItems: AudioItem[];
-  if (resume?.meta.data) {
-    const byId = new Map(ds.items.map((i) => [i.id, i]));
-    const pick = (ids: string[]) =>
-      ids.map((id) => {
-        const it = byId.get(id);
-        if (!it) throw new DatasetError(ds.root, 'bad-dataset', `the checkpoint's data split lists '${id}', which this dataset does not have`);
-        return it;
-      });
-    trainItems = pick(resume.meta.data.train);
-    valItems = pick(resume.meta.data.val);
-  } else {
+  const { train: trainItems, val: valItems } = runSplit(ds, resume, () => {
     const split = splitDataset(ds, { seed: config.seed });
-    trainItems = split.train.filter((i) => i.label < config.classes);
-    valItems = split.val.filter((i) => i.label < config.classes);
-  }
+    return { train: split.train.filter((i) => i.label < config.classes), val: split.val.filter((i) => i.label < config.classes) };
+  });
   if (trainItems.length === 0) throw new DatasetError(ds.root, 'bad-dataset', 'has no training recordings');
   const recs = await prepareRecordings(trainItems, config);
   const valRecs = await prepareRecordings(valItems, config);

@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError, findCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
-import { RunFolderError } from './errors';
+import type { AudioDataset, AudioItem } from '../data/dataset';
+import { DatasetError, RunFolderError } from './errors';
 
 /** The checkpoint to resume (`resume`), or null for a new run in an empty folder. */
 export async function resumeOrRefuse<Config>(out: string, kind: string, resume: boolean | undefined): Promise<LoadedCheckpoint<Config> | null> {
@@ -119,4 +120,25 @@ export async function cleanUpFailedStart<T>(out: string, train: () => Promise<T>
     }
     throw e;
   }
+}
+
+/**
+ * The recordings a run trains and validates on: on resume the checkpoint's own split (by id, each
+ * checked against the data set), else `fresh()` — so a resumed run never sees another split.
+ */
+export function runSplit(
+  ds: AudioDataset,
+  resume: LoadedCheckpoint<unknown> | null,
+  fresh: () => { train: AudioItem[]; val: AudioItem[] },
+): { train: AudioItem[]; val: AudioItem[] } {
+  const data = resume?.meta.data;
+  if (!data) return fresh();
+  const byId = new Map(ds.items.map((i) => [i.id, i]));
+  const pick = (ids: string[]) =>
+    ids.map((id) => {
+      const it = byId.get(id);
+      if (!it) throw new DatasetError(ds.root, 'bad-dataset', `the checkpoint's data split lists '${id}', which this dataset does not have`);
+      return it;
+    });
+  return { train: pick(data.train), val: pick(data.val) };
 }

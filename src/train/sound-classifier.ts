@@ -20,8 +20,9 @@ import { neitherClip, randomNeitherKind, SYNTHETIC_NEITHER, SHAPED_NEITHER } fro
 import { openDataset } from '../data/open';
 import { NEITHER, SOUND_CLASSIFIER_PRESET, SoundClassifier, soundClassifierInput, type SoundClassifierConfig } from '../models/sound-classifier';
 import { Rng } from '../util/rng';
-import { findCheckpoint, loadCheckpoint, restoreParams, type LoadedCheckpoint } from '../checkpoint/checkpoint';
-import { DatasetError, RunFolderError } from './errors';
+import { restoreParams } from '../checkpoint/checkpoint';
+import { DatasetError } from './errors';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 
 export interface TrainSoundClassifierOptions extends RunOptions {
@@ -91,32 +92,18 @@ function realClip(audio: Float32Array, rng: Rng): Float32Array {
 
 export async function trainSoundClassifier(o: TrainSoundClassifierOptions): Promise<LoopResult & { config: SoundClassifierConfig; out: string }> {
   const out = path.resolve(o.out);
-  let resume: LoadedCheckpoint<SoundClassifierConfig> | null = null;
-  const existing = await findCheckpoint(out);
-  if (o.resume) {
-    if (!existing) throw new RunFolderError(out, 'nothing to resume: no checkpoint in this folder');
-    resume = await loadCheckpoint<SoundClassifierConfig>(out, 'sound-classifier');
-  } else if (existing) {
-    throw new RunFolderError(out, 'already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)');
-  }
+  const resume = await resumeOrRefuse<SoundClassifierConfig>(out, 'sound-classifier', o.resume);
+  if (!resume) await refuseForeignMetrics(out);
   const config: SoundClassifierConfig = resume
     ? resume.meta.model
     : { ...SOUND_CLASSIFIER_PRESET, seed: o.seed ?? 0, train: { ...SOUND_CLASSIFIER_PRESET.train, ...(o.steps !== undefined ? { steps: o.steps } : {}) } };
   const tr = config.train;
   const steps = o.steps ?? tr.steps;
   const ds = await openDataset(resume?.meta.data?.spec ?? o.data);
-  let trainItems: AudioItem[];
-  let valItems: AudioItem[];
-  if (resume?.meta.data) {
-    const ids = new Set(resume.meta.data.train);
-    const vids = new Set(resume.meta.data.val);
-    trainItems = ds.items.filter((i) => ids.has(i.id));
-    valItems = ds.items.filter((i) => vids.has(i.id));
-  } else {
+  const { train: trainItems, val: valItems } = runSplit(ds, resume, () => {
     const split = splitDataset(ds, { seed: config.seed });
-    trainItems = split.train.filter((i) => i.label < 2);
-    valItems = split.val.filter((i) => i.label < 2);
-  }
+    return { train: split.train.filter((i) => i.label < 2), val: split.val.filter((i) => i.label < 2) };
+  });
   const byClass = [0, 1].map((l) => trainItems.filter((i) => i.label === l));
   if (byClass.some((c) => c.length === 0)) throw new DatasetError(ds.root, 'bad-dataset', 'needs training recordings of both cat and dog');
   const audio = [0, 1].map(async (l) => (await loadExamples(byClass[l] as AudioItem[])).map((e) => e.audio));
