@@ -14,65 +14,25 @@
  * so they are ordered with the kernels around them and submitted with them.
  * Where m and v are needed as tensors (checkpoints), {@link FusedAdamWebGpu.exportState} copies them out.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { GpuCounter } from '../backend/gpu-counter';
+import {
+  bufferOf,
+  COPY_DST,
+  COPY_SRC,
+  emptyTensor,
+  type GpuBindGroup,
+  type GpuBuffer,
+  type GpuDevice,
+  type GpuEncoder,
+  type GpuPipeline,
+  STORAGE,
+  UNIFORM,
+  webgpuInternals,
+  type WebGpuBackendInternals,
+} from './webgpu-internals';
 
-// ---- the few WebGPU shapes we touch (this project has no DOM/WebGPU type library) ----
-interface GpuBuffer {
-  readonly size: number;
-  destroy(): void;
-}
-interface GpuBindGroupLayout {
-  readonly __brand?: 'layout';
-}
-interface GpuPipeline {
-  getBindGroupLayout(i: number): GpuBindGroupLayout;
-}
-interface GpuBindGroup {
-  readonly __brand?: 'bindGroup';
-}
-interface GpuPass {
-  setPipeline(p: GpuPipeline): void;
-  setBindGroup(i: number, g: GpuBindGroup): void;
-  dispatchWorkgroups(x: number, y?: number, z?: number): void;
-  end(): void;
-}
-interface GpuEncoder {
-  copyBufferToBuffer(src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, size: number): void;
-  beginComputePass(d?: object): GpuPass;
-}
-interface GpuDevice {
-  createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBuffer;
-  createShaderModule(d: { code: string; label?: string }): object;
-  createComputePipeline(d: { layout: 'auto'; compute: { module: object; entryPoint: string }; label?: string }): GpuPipeline;
-  createBindGroup(d: {
-    layout: GpuBindGroupLayout;
-    entries: Array<{ binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }>;
-  }): GpuBindGroup;
-  readonly queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBuffer): void };
-}
-interface TensorData {
-  resource: GpuBuffer | null;
-  refCount: number;
-}
-/** The parts of tfjs-backend-webgpu's WebGPUBackend used here (public fields, private in its typings). */
-export interface WebGpuBackendInternals {
-  device: GpuDevice;
-  commandEncoder: GpuEncoder | null;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  uploadToGPU(dataId: object): void;
-  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  tensorMap: { get(dataId: object): TensorData };
-  commandQueueOwnedIds: WeakSet<object>;
-}
-
-// GPUBufferUsage flags
-const STORAGE = 0x80;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const UNIFORM = 0x40;
+export { bufferOf, emptyTensor, webgpuInternals, type WebGpuBackendInternals };
 
 const WG = 256;
 
@@ -157,29 +117,6 @@ function compiled(device: GpuDevice): { norm: GpuPipeline; adam: GpuPipeline } {
     pipelines.set(device, p);
   }
   return p;
-}
-
-/** The webgpu backend's internals, or null when the active backend is not webgpu. */
-export function webgpuInternals(): WebGpuBackendInternals | null {
-  if (tf.getBackend() !== 'webgpu') return null;
-  const b = tf.backend() as unknown as Partial<WebGpuBackendInternals>;
-  return b.device && b.tensorMap && typeof b.uploadToGPU === 'function' ? (b as WebGpuBackendInternals) : null;
-}
-
-/** The GPU buffer holding a tensor's values (uploaded first if still on the CPU); marks it in use by the pending commands. */
-export function bufferOf(b: WebGpuBackendInternals, t: { dataId: object }): GpuBuffer {
-  b.uploadToGPU(t.dataId);
-  const r = b.tensorMap.get(t.dataId).resource;
-  if (!r) throw new Error('webgpu: tensor has no GPU buffer');
-  b.commandQueueOwnedIds.add(t.dataId);
-  return r;
-}
-
-/** A new float32 tensor with its own (pooled) GPU buffer, values undefined until written. */
-export function emptyTensor(b: WebGpuBackendInternals, shape: number[]): { tensor: tf.Tensor; buffer: GpuBuffer } {
-  const info = b.makeTensorInfo(shape, 'float32');
-  const buffer = bufferOf(b, info);
-  return { tensor: tf.engine().makeTensorFromTensorInfo(info), buffer };
 }
 
 export class FusedAdamWebGpu {

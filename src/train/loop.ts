@@ -260,17 +260,16 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
         tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
-      // clip + Adam: on webgpu two fused dispatches for all parameters (src/ops/adam-webgpu.ts)
-      const normTensor = await adam.clipAndApply(trainable, named, lr, run.clipNorm);
+      const normTensor = await adam.clipAndApply(trainable, named, lr, run.clipNorm); // on webgpu: 2 fused dispatches for all
       tf.dispose([...named.values()]);
-      const clipped = { norm: ((await normTensor.data()) as Float32Array)[0] as number };
+      const gradNorm = (await normTensor.data())[0] as number;
       normTensor.dispose();
       const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
       tf.dispose(keep);
       step += 1;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
-      metrics = { loss, ...scalars, ...extra, lr, grad_norm: clipped.norm };
+      metrics = { loss, ...scalars, ...extra, lr, grad_norm: gradNorm };
       await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'train', ...metrics, seconds: Number(seconds.toFixed(4)) })}\n`);
       progress.update(step, { loss, ...(scalars['recon'] !== undefined ? { recon: scalars['recon'] } : {}) });
       const last = step >= run.steps || (run.stopAfter !== undefined && step - firstStep >= run.stopAfter);
