@@ -13,7 +13,7 @@ import { projectVersion } from '../util/project';
 import { Rng } from '../util/rng';
 import { Adam, clipByGlobalNorm, type AdamConfig } from '../optim/adam';
 import { saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from '../checkpoint/checkpoint';
-import { GradientWorkers, type ParallelTask } from './parallel';
+import { GradientWorkers, type ParallelTask, type WorkerResult } from './parallel';
 import { Progress } from './progress';
 import { learningRate, type Schedule } from './schedule';
 import { fromWire, toWire } from './wire';
@@ -132,6 +132,44 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
   await fsp.writeFile(file, kept.length ? `${kept.join('\n')}\n` : '');
 }
 
+/**
+ * Data parallel: average this thread's share with the workers' shares, weighted by share size (so the
+ * result is the full batch's mean loss and gradient). Disposes `local.grads`; the workers' gradients
+ * are in `trainable`'s order.
+ */
+export function combineShares(
+  local: { loss: number; scalars: Record<string, number>; grads: Map<string, tf.Tensor>; size: number },
+  replies: readonly Pick<WorkerResult, 'loss' | 'scalars' | 'grads'>[],
+  sizes: readonly number[],
+  trainable: ReadonlyMap<string, tf.Variable>,
+): { loss: number; scalars: Record<string, number>; grads: Map<string, tf.Tensor> } {
+  if (replies.length !== sizes.length) throw new Error(`${replies.length} worker replies for ${sizes.length} shares`);
+  const total = local.size + sizes.reduce((a, b) => a + b, 0);
+  const w0 = local.size / total;
+  let loss = local.loss * w0;
+  const scalars: Record<string, number> = {};
+  for (const k of Object.keys(local.scalars)) scalars[k] = (local.scalars[k] as number) * w0;
+  replies.forEach((r, i) => {
+    const w = (sizes[i] as number) / total;
+    loss += r.loss * w;
+    for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) + (r.scalars[k] ?? 0) * w;
+  });
+  const grads = new Map<string, tf.Tensor>();
+  [...trainable.keys()].forEach((name, j) => {
+    const v = trainable.get(name) as tf.Variable;
+    grads.set(
+      name,
+      tf.tidy(() => {
+        let g = tf.mul(local.grads.get(name) ?? tf.zerosLike(v), w0);
+        replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), (sizes[i] as number) / total))));
+        return g;
+      }),
+    );
+  });
+  tf.dispose([...local.grads.values()]);
+  return { loss, scalars, grads };
+}
+
 export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOptions<Config>): Promise<LoopResult> {
   await fsp.mkdir(o.out, { recursive: true });
   const metricsFile = path.join(o.out, 'metrics.jsonl');
@@ -212,7 +250,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
     task.disposeBatch(local);
     const result = out as unknown as StepOutput;
     // asynchronous reads throughout: GPU backends cannot read back synchronously
-    let loss = ((await value.data()) as Float32Array)[0] as number;
+    const loss = ((await value.data()) as Float32Array)[0] as number;
     const scalars: Record<string, number> = {};
     for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0] as number;
     tf.dispose([value, Object.values(result.scalars)]);
@@ -220,34 +258,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, o: LoopOp
     for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
     if (!remote) return { loss, grads: named, scalars, keep: result.keep };
 
-    // Average with the workers' shares, weighted by share size; afterStep's tensors in batch order.
     const replies = await remote;
-    const total = localSize + sizes.reduce((a, b) => a + b, 0);
-    const w0 = localSize / total;
-    loss *= w0;
-    for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) * w0;
-    replies.forEach((r, i) => {
-      const w = (sizes[i] as number) / total;
-      loss += r.loss * w;
-      for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) + (r.scalars[k] ?? 0) * w;
-    });
-    const names = [...trainable.keys()];
-    const averaged = new Map<string, tf.Tensor>();
-    names.forEach((name, j) => {
-      const v = trainable.get(name) as tf.Variable;
-      averaged.set(
-        name,
-        tf.tidy(() => {
-          let g = tf.mul(named.get(name) ?? tf.zerosLike(v), w0);
-          replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), (sizes[i] as number) / total))));
-          return g;
-        }),
-      );
-    });
-    tf.dispose([...named.values()]);
+    const combined = combineShares({ loss, scalars, grads: named, size: localSize }, replies, sizes, trainable);
     const keep = result.keep.map((t, j) => tf.tidy(() => tf.concat([t, ...replies.map((r) => fromWire(r.keep[j] as (typeof r.keep)[number]))], 0)));
     tf.dispose(result.keep);
-    return { loss, grads: averaged, scalars, keep };
+    return { ...combined, keep };
   };
 
   try {
