@@ -39,6 +39,22 @@ function predict(pDog: number): Prediction {
   return { label, className: CLASS_NAMES[label] as string, probability: label ? pDog : 1 - pDog, pDog };
 }
 
+/**
+ * A video's label from its frames' P(dog). A frame is a dog when P(dog) ≥ 0.5.
+ * - 'median' (the thesis' rule): the median of the frames' 0/1 labels, i.e. the majority label.
+ *   Tie rule (as many cat as dog frames): the mean P(dog) decides — dog when it is ≥ 0.5, else cat.
+ * - 'mean': dog when the mean P(dog) ≥ 0.5.
+ */
+export function voteVideo(pDogs: readonly number[], vote: 'median' | 'mean' = 'median'): { label: number; meanDog: number } {
+  if (pDogs.length === 0) throw new Error('voteVideo needs at least one frame');
+  const meanDog = pDogs.reduce((a, b) => a + b, 0) / pDogs.length;
+  const byMean = meanDog >= 0.5 ? 1 : 0;
+  if (vote === 'mean') return { label: byMean, meanDog };
+  const dogs = pDogs.filter((p) => predict(p).label === 1).length;
+  const cats = pDogs.length - dogs;
+  return { label: dogs > cats ? 1 : dogs < cats ? 0 : byMean, meanDog };
+}
+
 export class CatDogClassifier {
   readonly backbone: Backbone;
   readonly head: ClassifierHead | null;
@@ -94,14 +110,7 @@ export class CatDogClassifier {
     const v = await readVideoFrames(file, { size: this.backbone.spec.inputSize, ...(options.fps ? { fps: options.fps } : {}) });
     const p = this.probDog(v.frames);
     const frames = p.map((pDog, i) => ({ time: v.times[i] as number, ...predict(pDog) }));
-    const meanDog = p.reduce((a, b) => a + b, 0) / p.length;
-    let label: number;
-    if ((options.vote ?? 'median') === 'mean') label = meanDog >= 0.5 ? 1 : 0;
-    else {
-      // median of 0/1 labels = the majority; a tie goes to the larger mean probability
-      const dogs = frames.filter((f) => f.label === 1).length;
-      label = dogs * 2 > frames.length ? 1 : dogs * 2 < frames.length ? 0 : meanDog >= 0.5 ? 1 : 0;
-    }
+    const { label, meanDog } = voteVideo(p, options.vote ?? 'median');
     const agreeing = frames.filter((f) => f.label === label);
     return {
       label,
