@@ -230,7 +230,7 @@ describe('ONNX embedder (onnxruntime-node)', () => {
     try {
       await import('onnxruntime-node');
     } catch {
-      ctx.skip(); // optional dependency not installed (install with ONNXRUNTIME_NODE_INSTALL=skip npm ci)
+      ctx.skip('the optional dependency onnxruntime-node is not installed (npm ci installs it; offline: ONNXRUNTIME_NODE_INSTALL=skip npm ci)');
     }
     const file = path.join(dir, 'tiny.onnx');
     tinyOnnxModel(file);
