@@ -7,6 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
 import { Codebook, codeStats } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
+import { finiteMean, mse, siSdr } from '../src/metrics/reconstruction';
+import { guide, pickToken } from '../src/sample/strategy';
+import { Rng } from '../src/util/rng';
 import { joinWithCrossfades } from '../src/pipeline/generate';
 import { voteVideo } from '../src/vision/classifier';
 import { ClassifierHead, featureStats, type HeadConfig } from '../src/vision/head';
@@ -174,5 +177,85 @@ describe('crossfades between generated clips', () => {
     expect(Array.from(joinWithCrossfades([one], 4))).toEqual(Array.from(one));
     expect(joinWithCrossfades([one, one], 50)).toHaveLength(30);
     expect(joinWithCrossfades([one, one], -3)).toHaveLength(40);
+  });
+});
+
+describe('reconstruction metrics by hand', () => {
+  it('MSE: mean squared difference; length mismatch is an error; empty is 0', () => {
+    expect(mse(Float32Array.from([1, 2, 3]), Float32Array.from([1, 0, 4]))).toBeCloseTo(5 / 3, 6);
+    expect(mse(new Float32Array(0), new Float32Array(0))).toBe(0);
+    expect(() => mse(new Float32Array(2), new Float32Array(3))).toThrow(/mse: lengths differ \(2 vs 3\)/);
+  });
+  it('SI-SDR: projection on the zero-mean reference, 10 log10(‖target‖² / ‖rest‖²)', () => {
+    // reference r = (1, −1, 1, −1) (zero mean); estimate = 2r + e with e = (1, 1, −1, −1) ⟂ r, plus an offset
+    const r = Float32Array.from([1, -1, 1, -1]);
+    const est = Float32Array.from([2 + 1 + 5, -2 + 1 + 5, 2 - 1 + 5, -2 - 1 + 5]);
+    // target = 2r: ‖target‖² = 16, ‖e‖² = 4 → 10 log10 4
+    expect(siSdr(r, est)).toBeCloseTo(10 * Math.log10(4), 5);
+    // an offset reference is made zero-mean too
+    expect(
+      siSdr(
+        r.map((x) => x + 3),
+        est,
+      ),
+    ).toBeCloseTo(10 * Math.log10(4), 5);
+    // perfect (scaled) estimate: capped by the 1e-20 floor, not infinite
+    expect(
+      siSdr(
+        r,
+        r.map((x) => 3 * x),
+      ),
+    ).toBeCloseTo(10 * Math.log10(9 * 4 * 1e20), 0);
+    expect(Number.isNaN(siSdr(new Float32Array(4).fill(2), r))).toBe(true);
+    expect(() => siSdr(r, new Float32Array(3))).toThrow(/siSdr: lengths differ \(4 vs 3\)/);
+  });
+  it('finiteMean skips NaN and ±Infinity; none finite → NaN', () => {
+    expect(finiteMean([1, Number.NaN, 3, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])).toBe(2);
+    expect(Number.isNaN(finiteMean([Number.NaN]))).toBe(true);
+    expect(Number.isNaN(finiteMean([]))).toBe(true);
+  });
+});
+
+describe('sampling strategy by hand', () => {
+  it('guidance: uncond + g·(cond − uncond) over the first n entries', () => {
+    const g = guide(Float32Array.from([1, 2, 3, 9]), Float32Array.from([0, 4, 3, 9]), 3, 3);
+    expect(Array.from(g)).toEqual([3, -2, 3]);
+  });
+  it('greedy picks the first maximum; top-k / top-p / temperature give the expected frequencies', () => {
+    const rng = new Rng(3);
+    const o = { topK: 0, topP: 1, temperature: 0 };
+    expect(pickToken(Float32Array.from([1, 5, 5, 2]), 4, o, rng)).toBe(1);
+    expect(pickToken(Float32Array.from([9, 5, 5, 20]), 3, o, rng)).toBe(0); // only the first n count
+    // two equal logits and one far below: ≈ 50/50 between them at temperature 1
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 2000; i++) counts[pickToken(Float32Array.from([0, 0, -30]), 3, { topK: 0, topP: 1, temperature: 1 }, rng)]!++;
+    expect(counts[2]).toBe(0);
+    expect(Math.abs(counts[0]! - 1000)).toBeLessThan(120);
+    // logits (ln 3, 0): p = (3/4, 1/4) at T = 1, (9/10, 1/10) at T = 0.5
+    for (const [t, p0] of [
+      [1, 0.75],
+      [0.5, 0.9],
+    ] as const) {
+      let zeros = 0;
+      for (let i = 0; i < 4000; i++) if (pickToken(Float32Array.from([Math.log(3), 0]), 2, { topK: 0, topP: 1, temperature: t }, rng) === 0) zeros++;
+      expect(Math.abs(zeros / 4000 - p0), `T ${t}`).toBeLessThan(0.03);
+    }
+    // top-p 0.7 keeps the smallest prefix reaching 0.7: probabilities (0.5, 0.3, 0.2) → tokens 0 and 1, in ratio 5:3
+    const seen = [0, 0, 0];
+    const l = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+    for (let i = 0; i < 4000; i++) seen[pickToken(l, 3, { topK: 0, topP: 0.7, temperature: 1 }, rng)]!++;
+    expect(seen[2]).toBe(0);
+    expect(Math.abs(seen[0]! / 4000 - 0.625)).toBeLessThan(0.03);
+    // top-p exactly reached by the first token keeps only it
+    const only = new Set<number>();
+    for (let i = 0; i < 200; i++) only.add(pickToken(l, 3, { topK: 0, topP: 0.5, temperature: 1 }, rng));
+    expect([...only]).toEqual([0]);
+    // top-k 2 of (0.5, 0.3, 0.2) renormalises to (5/8, 3/8)
+    const k2 = [0, 0, 0];
+    for (let i = 0; i < 4000; i++) k2[pickToken(l, 3, { topK: 2, topP: 1, temperature: 1 }, rng)]!++;
+    expect(k2[2]).toBe(0);
+    expect(Math.abs(k2[0]! / 4000 - 0.625)).toBeLessThan(0.03);
+    // ties in the sort keep index order: top-k 1 of equal logits is the first
+    expect(pickToken(Float32Array.from([2, 2, 2]), 3, { topK: 1, topP: 1, temperature: 1 }, rng)).toBe(0);
   });
 });
