@@ -3,10 +3,12 @@
  * the codebook's search and losses, code statistics, the classifier head's maths.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
 import { Codebook, codeStats } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
+import { fad, formatFad, frechetDistance, sqrtPsd } from '../src/metrics/fad';
 import { finiteMean, mse, siSdr } from '../src/metrics/reconstruction';
 import { guide, pickToken } from '../src/sample/strategy';
 import { Rng } from '../src/util/rng';
@@ -257,5 +259,52 @@ describe('sampling strategy by hand', () => {
     expect(Math.abs(k2[0]! / 4000 - 0.625)).toBeLessThan(0.03);
     // ties in the sort keep index order: top-k 1 of equal logits is the first
     expect(pickToken(Float32Array.from([2, 2, 2]), 3, { topK: 1, topP: 1, temperature: 1 }, rng)).toBe(0);
+  });
+});
+
+describe('FAD plumbing by hand', () => {
+  it('sqrtPsd symmetrises its input and clamps round-off negative eigenvalues to 0', () => {
+    const r = sqrtPsd(
+      new Matrix([
+        [4, 0],
+        [0, -1e-12],
+      ]),
+    );
+    expect(r.get(0, 0)).toBeCloseTo(2, 12);
+    expect(r.get(1, 1)).toBe(0);
+    // [[4, 2], [0, 4]] is read as its symmetric part [[4, 1], [1, 4]] (eigenvalues 5, 3)
+    const s = sqrtPsd(
+      new Matrix([
+        [4, 2],
+        [0, 4],
+      ]),
+    );
+    const back = s.mmul(s);
+    expect(back.get(0, 1)).toBeCloseTo(1, 10);
+    expect(back.get(1, 0)).toBeCloseTo(1, 10);
+    expect(back.get(0, 0)).toBeCloseTo(4, 10);
+  });
+  it('the distance is clamped at 0 (round-off never makes it negative)', () => {
+    const cov = new Matrix([
+      [1e-3, 0],
+      [0, 7],
+    ]);
+    const g = { mean: Float64Array.from([1, 2]), cov, n: 3 };
+    expect(frechetDistance(g, g)).toBeGreaterThanOrEqual(0);
+    expect(frechetDistance(g, g)).toBeLessThan(1e-9);
+  });
+  it('fad() embeds both sets, names them, counts clips and windows; formatFad prints it', async () => {
+    // a fake embedder: one 1-D row per clip sample (so the windows are the samples)
+    const embedder = { name: 'fake', embed: async (clips: readonly Float32Array[]) => clips.flatMap((c) => Array.from(c, (x) => Float32Array.from([x]))) };
+    const r = await fad([Float32Array.from([0, 2])], [Float32Array.from([1, 3]), Float32Array.from([1, 3])], embedder);
+    // reference: mean 1, var 2; test: mean 2, var 4/3 (n − 1 = 3) → 1 + 2 + 4/3 − 2√(8/3)
+    expect(r.fad).toBeCloseTo(1 + 2 + 4 / 3 - 2 * Math.sqrt(8 / 3), 10);
+    expect(r.reference).toEqual({ clips: 1, windows: 2, name: 'reference' });
+    expect(r.test).toEqual({ clips: 2, windows: 4, name: 'test' });
+    expect(r.embedder).toBe('fake');
+    const named = await fad([Float32Array.from([0, 2])], [Float32Array.from([0, 2])], embedder, { reference: 'real', test: 'gen' });
+    expect(named.reference.name).toBe('real');
+    expect(named.test.name).toBe('gen');
+    expect(formatFad({ ...r, fad: 1.23456 })).toBe('FAD 1.235 — test (2 clips, 4 windows) vs reference (1 clips, 2 windows); embedder fake');
   });
 });
