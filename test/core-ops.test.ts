@@ -138,6 +138,11 @@ describe('attention masks against explicit definitions', () => {
       [1, 2],
       [2, 3],
     ]);
+    // the window with a cache offset: 2 queries at the end of 5 keys, the last 2 keys up to the diagonal
+    expect(ranges({ causal: true, window: 2 }, 2, 5)).toEqual([
+      [2, 3],
+      [3, 4],
+    ]);
     // 8 queries over 4 keys, window 2: centre ⌊(i + ½)/2⌋ = 0,0,1,1,2,2,3,3; start centre − 1, clamped to [0, 2]
     expect(ranges({ causal: false, window: 2 }, 8, 4)).toEqual([
       [0, 1],
