@@ -252,6 +252,10 @@ describe('sampling strategy by hand', () => {
     const only = new Set<number>();
     for (let i = 0; i < 200; i++) only.add(pickToken(l, 3, { topK: 0, topP: 0.5, temperature: 1 }, rng));
     expect([...only]).toEqual([0]);
+    // top-p reached exactly (four equal tokens, 0.25 each: 0.5 after two) keeps exactly two
+    const half = new Set<number>();
+    for (let i = 0; i < 400; i++) half.add(pickToken(Float32Array.from([1, 1, 1, 1]), 4, { topK: 0, topP: 0.5, temperature: 1 }, rng));
+    expect([...half].sort()).toEqual([0, 1]);
     // top-k 2 of (0.5, 0.3, 0.2) renormalises to (5/8, 3/8)
     const k2 = [0, 0, 0];
     for (let i = 0; i < 4000; i++) k2[pickToken(l, 3, { topK: 2, topP: 1, temperature: 1 }, rng)]!++;
