@@ -212,7 +212,7 @@ export async function trainClassifierHead(o: {
       format: 'soundtrack-lab/classifier-head',
       version: 1,
       backbone: portable(spec),
-      featureDim: (train[0]?.f as Float32Array).length,
+      featureDim: (train[0] as { f: Float32Array }).f.length,
       ...stats,
       classes: [...CLASS_NAMES],
       l2: o.l2 ?? 1e-3,
