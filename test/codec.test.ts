@@ -287,8 +287,17 @@ describe('training loop', () => {
 describe('checkpoints: round trip and bad input', () => {
   const cfg = codecPreset('raw-vqvae2', 'quick', 3);
   let ckDir = '';
+  /** The saved weights: the seed-3 initialisation moved by noise (a stand-in for training), so a fresh Codec(cfg) differs. */
+  const saved = new Map<string, Float32Array>();
   beforeAll(async () => {
     const c = new Codec(cfg);
+    const r = new Rng(17);
+    for (const info of c.params.info()) {
+      const v = c.params.get(info.name);
+      const x = Float32Array.from(v.dataSync() as Float32Array, (a) => a + 0.05 * r.normal());
+      v.assign(tf.tensor(x, info.shape));
+      saved.set(info.name, x);
+    }
     ckDir = await saveCheckpoint(path.join(dir, 'ck'), {
       meta: {
         kind: 'codec',
@@ -307,14 +316,31 @@ describe('checkpoints: round trip and bad input', () => {
     c.dispose();
   });
 
-  it('a loaded codec reconstructs exactly like the saved one', async () => {
-    const c = new Codec(cfg);
-    const { codec } = await loadCodec(path.join(dir, 'ck'));
+  it('a loaded codec has the saved (not freshly initialised) weights and encodes with them', async () => {
+    const fresh = new Codec(cfg);
+    const { codec, step, config } = await loadCodec(path.join(dir, 'ck'));
+    expect(step).toBe(0);
+    expect(config).toEqual(cfg);
+    let differsFromFresh = 0;
+    for (const info of codec.params.info()) {
+      const got = codec.params.get(info.name).dataSync() as Float32Array;
+      expect(Array.from(got), info.name).toEqual(Array.from(saved.get(info.name)!));
+      if (Array.from(fresh.params.get(info.name).dataSync()).some((a, i) => a !== got[i])) differsFromFresh++;
+    }
+    expect(saved.size).toBe(codec.params.info().length);
+    expect(differsFromFresh).toBe(saved.size);
+    // and the codes come from those weights: a copy made from the saved arrays encodes the same, the fresh model differently
+    const copy = new Codec(cfg);
+    for (const info of copy.params.info()) copy.params.get(info.name).assign(tf.tensor(saved.get(info.name)!, info.shape));
     const clip = burst(2, 28_800);
-    const a = c.encode([clip]);
+    const a = copy.encode([clip]);
     const b = codec.encode([clip]);
+    const c = fresh.encode([clip]);
     expect(Array.from(b.bottom[0]!)).toEqual(Array.from(a.bottom[0]!));
-    c.dispose();
+    expect(Array.from(b.top![0]!)).toEqual(Array.from(a.top![0]!));
+    expect(Array.from(b.bottom[0]!)).not.toEqual(Array.from(c.bottom[0]!));
+    copy.dispose();
+    fresh.dispose();
     codec.dispose();
   });
 
@@ -399,7 +425,20 @@ describe('trainCodec on the embedded data', () => {
     expect(lines[0]).toHaveProperty('perplexity_bottom');
     const rep = await evaluateCodecCheckpoint({ codec: out, data: 'embedded', compareUntrained: true });
     expect(rep.trained.clips).toBe(3);
-    expect(rep.untrained).not.toBeNull();
     expect(rep.trained.fad.embedder).toMatch(/mel-stats/);
+    // the comparison: the same clips through the same architecture with its initial weights — other numbers
+    const u = rep.untrained!;
+    expect(u).not.toBeNull();
+    expect(u.clips).toBe(rep.trained.clips);
+    expect(u.fad.embedder).toBe(rep.trained.fad.embedder);
+    expect(u.fad.reference.clips).toBe(rep.trained.fad.reference.clips);
+    for (const [a, b] of [
+      [u.mse, rep.trained.mse],
+      [u.fad.fad, rep.trained.fad.fad],
+    ] as const) {
+      expect(Number.isFinite(a)).toBe(true);
+      expect(Number.isFinite(b)).toBe(true);
+      expect(a).not.toBe(b);
+    }
   });
 });

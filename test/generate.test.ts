@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readWav } from '../src/audio/wav';
 import { initBackend } from '../src/backend/index';
-import { generate, joinWithCrossfades } from '../src/pipeline/generate';
+import { generate } from '../src/pipeline/generate';
 import { neitherClip } from '../src/data/negatives';
 import { recognition } from '../src/metrics/recognition';
 import { evaluateGeneration, formatGenerationEvaluation } from '../src/pipeline/evaluate-generation';
@@ -63,19 +63,6 @@ describe('generate', () => {
     const w = await generate({ input: video, out: wavOut, generator: thesis, models: withModels(), seed: 2 });
     expect(w.video?.frames.length).toBe(6);
     expect((await readWav(wavOut)).channels[0]).toHaveLength(12_000);
-  });
-
-  it('long videos get several clips joined by crossfades', () => {
-    const a = new Float32Array(100).fill(1);
-    const joined = joinWithCrossfades([a, a, a], 10);
-    expect(joined).toHaveLength(280);
-    // equal-power crossfade of two equal signals: 1 ≤ sin + cos ≤ √2 in the overlap, exactly 1 outside
-    for (const v of joined) {
-      expect(v).toBeGreaterThanOrEqual(0.99);
-      expect(v).toBeLessThanOrEqual(Math.SQRT2 + 1e-6);
-    }
-    expect(joined[45]).toBe(1);
-    expect(Math.max(...joined.slice(90, 100))).toBeGreaterThan(1.3); // the middle of a fade is ≈ √2, not 1 (fade-in and fade-out both applied)
   });
 
   it('bad input: a text file named .jpg, an unknown class, a missing checkpoint, mp4 from a photo, an empty video — clear errors and no output file', async () => {

@@ -55,7 +55,7 @@ describe('WebGPU gradient parity (webgpu vs cpu)', () => {
   for (const which of ['codec', 'prior'] as const) {
     it(`${which}: gradients agree with the cpu backend`, async (ctx) => {
       if (!info) {
-        ctx.skip(); // no WebGPU adapter on this machine (reason on stderr)
+        ctx.skip(`WebGPU cannot start on this machine (no adapter): ${reason}`);
         return;
       }
       const r = await checkGradientParity(which);

@@ -44,7 +44,39 @@ describe('log-mel front end', () => {
     const bins = DEFAULT_MEL.nFft / 2 + 1;
     expect(fb.length).toBe(DEFAULT_MEL.nMels * bins);
     expect(Math.min(...fb)).toBeGreaterThanOrEqual(0);
-    for (let m = 0; m < DEFAULT_MEL.nMels; m++) expect(Math.max(...fb.subarray(m * bins, (m + 1) * bins))).toBeGreaterThan(0);
+    const hzOf = (k: number) => (k * DEFAULT_MEL.sampleRate) / DEFAULT_MEL.nFft;
+    const centers = melCenters(DEFAULT_MEL);
+    const firstBins: number[] = [];
+    const lastBins: number[] = [];
+    for (let m = 0; m < DEFAULT_MEL.nMels; m++) {
+      const row = Array.from(fb.subarray(m * bins, (m + 1) * bins));
+      const nz = row.flatMap((v, k) => (v > 0 ? [k] : []));
+      expect(nz.length, `band ${m}`).toBeGreaterThan(0);
+      const first = nz[0]!;
+      const last = nz[nz.length - 1]!;
+      firstBins.push(first);
+      lastBins.push(last);
+      // one contiguous support …
+      expect(nz).toEqual(Array.from({ length: last - first + 1 }, (_, i) => first + i));
+      // … rising up to the peak, falling after it (a triangle), the peak next to the band's centre frequency
+      const peak = row.indexOf(Math.max(...row));
+      for (let k = first; k < peak; k++) expect(row[k + 1]!, `band ${m} rises at bin ${k}`).toBeGreaterThanOrEqual(row[k]!);
+      for (let k = peak; k < last; k++) expect(row[k + 1]!, `band ${m} falls at bin ${k}`).toBeLessThanOrEqual(row[k]!);
+      expect(Math.abs(hzOf(peak) - centers[m]!)).toBeLessThanOrEqual(DEFAULT_MEL.sampleRate / DEFAULT_MEL.nFft);
+      // Slaney normalisation: height 2 / (right − left edge) → area ≈ 1 in Hz·(per-bin) units
+      const area = row.reduce((a, v) => a + v, 0) * (DEFAULT_MEL.sampleRate / DEFAULT_MEL.nFft);
+      if (last - first >= 4) expect(area, `band ${m} area`).toBeCloseTo(1, 0);
+    }
+    // bands move up in frequency and together cover fMin … fMax = 0 … 2 kHz with no gap
+    expect(DEFAULT_MEL.fMin).toBe(0);
+    expect(DEFAULT_MEL.fMax).toBe(2000);
+    for (let m = 1; m < DEFAULT_MEL.nMels; m++) {
+      expect(firstBins[m]!).toBeGreaterThanOrEqual(firstBins[m - 1]!);
+      expect(firstBins[m]!).toBeLessThanOrEqual(lastBins[m - 1]! + 1);
+    }
+    expect(hzOf(firstBins[0]!)).toBeLessThanOrEqual(DEFAULT_MEL.sampleRate / DEFAULT_MEL.nFft); // starts at the first non-DC bin
+    expect(hzOf(lastBins[DEFAULT_MEL.nMels - 1]!)).toBeGreaterThan(1900); // reaches up to 2 kHz
+    expect(hzOf(lastBins[DEFAULT_MEL.nMels - 1]!)).toBeLessThanOrEqual(2000);
   });
 });
 

@@ -55,6 +55,100 @@ describe('Fréchet distance', () => {
     const rows = Array.from({ length: 50 }, (_, i) => Float32Array.from([Math.sin(i), Math.cos(3 * i), i / 50]));
     expect(frechetDistance(fitGaussian(rows), fitGaussian(rows))).toBeLessThan(1e-9);
   });
+  it('covariance is the unbiased (n − 1) estimate, with off-diagonal terms (hand-computed)', () => {
+    // rows (x, y): (2, 0), (0, 2), (−2, 0), (0, −2), (1, 1), (−1, −1): mean 0
+    // Σ xx = 4+0+4+0+1+1 = 10, Σ yy = 10, Σ xy = 0+0+0+0+1+1 = 2; n − 1 = 5
+    const rows = [
+      [2, 0],
+      [0, 2],
+      [-2, 0],
+      [0, -2],
+      [1, 1],
+      [-1, -1],
+    ].map((r) => Float32Array.from(r));
+    const g = fitGaussian(rows);
+    expect(g.n).toBe(6);
+    expect(Array.from(g.mean)).toEqual([0, 0]);
+    expect(g.cov.to2DArray()).toEqual([
+      [2, 0.4],
+      [0.4, 2],
+    ]);
+    // shifted mean: the covariance does not change, the mean does
+    const moved = fitGaussian(rows.map((r) => Float32Array.from([r[0]! + 3, r[1]! - 1])));
+    expect(Array.from(moved.mean)).toEqual([3, -1]);
+    expect(moved.cov.get(0, 1)).toBeCloseTo(0.4, 12);
+    expect(moved.cov.get(1, 1)).toBeCloseTo(2, 12);
+    expect(() => fitGaussian([Float32Array.from([1, 2])])).toThrow(/at least 2 embeddings per set, got 1/);
+  });
+  it('matches an independent closed form for non-commuting 2-D covariances', () => {
+    // For 2 × 2 SPD A, B: Tr (A^½ B A^½)^½ = √(λ1) + √(λ2) of A·B = √(Tr(AB) + 2 √(det A · det B)).
+    const cases: Array<[number[][], number[][], number[], number[]]> = [
+      [
+        [
+          [4, 1],
+          [1, 3],
+        ],
+        [
+          [2, -0.5],
+          [-0.5, 1],
+        ],
+        [1, 2],
+        [0, -1],
+      ],
+      [
+        [
+          [1, 0.9],
+          [0.9, 1],
+        ],
+        [
+          [5, 0],
+          [0, 0.2],
+        ],
+        [0, 0],
+        [0.5, 0.5],
+      ],
+    ];
+    for (const [a, b, ma, mb] of cases) {
+      const tr = (m: number[][]) => m[0]![0]! + m[1]![1]!;
+      const det = (m: number[][]) => m[0]![0]! * m[1]![1]! - m[0]![1]! * m[1]![0]!;
+      const ab = [0, 1].map((i) => [0, 1].map((j) => a[i]![0]! * b[0]![j]! + a[i]![1]! * b[1]![j]!));
+      const trSqrt = Math.sqrt(tr(ab) + 2 * Math.sqrt(det(a) * det(b)));
+      const meanTerm = (ma[0]! - mb[0]!) ** 2 + (ma[1]! - mb[1]!) ** 2;
+      const expected = meanTerm + tr(a) + tr(b) - 2 * trSqrt;
+      const ga = { mean: Float64Array.from(ma), cov: new Matrix(a), n: 10 };
+      const gb = { mean: Float64Array.from(mb), cov: new Matrix(b), n: 10 };
+      expect(frechetDistance(ga, gb)).toBeCloseTo(expected, 9);
+      expect(frechetDistance(gb, ga)).toBeCloseTo(expected, 9); // symmetric
+    }
+  });
+  it('matches the closed form for a 3-D pair with a rotated covariance (block: 1-D × 2-D)', () => {
+    // Σ_r = diag(9, R diag(4, 1) Rᵀ), Σ_g = diag(1, diag(1, 4)); R a 30° rotation.
+    // The Fréchet distance splits over the blocks: 1-D (3 − 1)² and the 2-D form above.
+    const c = Math.cos(Math.PI / 6);
+    const s = Math.sin(Math.PI / 6);
+    const r2 = [
+      [4 * c * c + s * s, (4 - 1) * c * s],
+      [(4 - 1) * c * s, 4 * s * s + c * c],
+    ];
+    const a = new Matrix([
+      [9, 0, 0],
+      [0, r2[0]![0]!, r2[0]![1]!],
+      [0, r2[1]![0]!, r2[1]![1]!],
+    ]);
+    const b = new Matrix([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 4],
+    ]);
+    // 2-D block: Tr(AB) = r00·1 + r11·4, det A = 4, det B = 4
+    const trSqrt2 = Math.sqrt(r2[0]![0]! + 4 * r2[1]![1]! + 2 * Math.sqrt(16));
+    const expected = 1 + (9 + 1 - 2 * 3) + (5 + 5 - 2 * trSqrt2);
+    const fd = frechetDistance({ mean: Float64Array.from([1, 0, 0]), cov: a, n: 5 }, { mean: Float64Array.from([0, 0, 0]), cov: b, n: 5 });
+    expect(fd).toBeCloseTo(expected, 9);
+    expect(() => frechetDistance({ mean: new Float64Array(3), cov: a, n: 5 }, { mean: new Float64Array(2), cov: Matrix.eye(2), n: 5 })).toThrow(
+      /embedding sizes differ: 3 vs 2/,
+    );
+  });
   it('FAD with the built-in embedder: 0 for the same clips, larger for more different sounds', async () => {
     const cats = [600, 650, 700, 750].map((f) => tone(f, 4000, 3));
     const similar = [610, 640, 710, 740].map((f) => tone(f, 4000, 3));
@@ -137,8 +231,7 @@ describe('ONNX embedder (onnxruntime-node)', () => {
       const pkg = 'onnxruntime-node'; // optional: a variable specifier keeps the type check independent of it
       await import(pkg);
     } catch {
-      console.warn('onnxruntime-node is not installed: the ONNX embedder test is skipped (see README, "behind a firewall")');
-      ctx.skip(); // optional dependency not installed
+      ctx.skip('the optional dependency onnxruntime-node is not installed (npm ci installs it; offline: ONNXRUNTIME_NODE_INSTALL=skip npm ci)');
     }
     const file = path.join(dir, 'tiny.onnx');
     tinyOnnxModel(file);

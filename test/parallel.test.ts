@@ -4,14 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../src/backend/index';
 import * as tf from '@tensorflow/tfjs';
 import { Codec } from '../src/models/codec';
 import { codecPreset } from '../src/models/presets';
 import { trainCodec } from '../src/train/codec';
 import { GradientWorkers, shareSizes } from '../src/train/parallel';
-import { codecStep } from '../src/train/replica';
+import { Prior, type PriorConfig } from '../src/models/prior';
+import { combineShares } from '../src/train/loop';
+import { codecStep, priorStep } from '../src/train/replica';
 import { toWire } from '../src/train/wire';
 import { tempDir } from './helpers';
 
@@ -81,10 +83,10 @@ describe('data-parallel training', () => {
           const w = r!.grads[j]!;
           let d = 0;
           let m = 0;
-          g.forEach((v, k) => {
-            d = Math.max(d, Math.abs(v - w[k]!));
-            m = Math.max(m, Math.abs(v));
-          });
+          for (let k = 0; k < g.length; k++) {
+            d = Math.max(d, Math.abs(g[k]! - w[k]!));
+            m = Math.max(m, Math.abs(g[k]!));
+          }
           expect(d, n).toBeLessThanOrEqual(1e-4 * Math.max(1, m));
         });
       }
@@ -96,7 +98,100 @@ describe('data-parallel training', () => {
     }
   }, 120_000);
 
+  it('prior gradients of a batch split over this thread and a worker (shares 2 + 1) equal the single-thread gradients of the whole batch', async () => {
+    const config: PriorConfig = {
+      format: 'soundtrack-lab/prior',
+      version: 1,
+      level: 'bottom',
+      preset: 'test',
+      codes: 12,
+      classes: 2,
+      dModel: 16,
+      heads: 4,
+      encoderLayers: 1,
+      decoderLayers: 1,
+      feedForward: 24,
+      dropout: 0, // no dropout: a share's gradient is exactly its rows' part of the batch gradient
+      sourceLength: 4,
+      targetLength: 6,
+      attentionChunk: 4,
+      windows: { encoder: null, self: null, cross: null },
+      seed: 3,
+    };
+    const prior = new Prior(config);
+    const trainable = prior.params.trainable();
+    const names = [...trainable.keys()];
+    const pool = await GradientWorkers.start({ kind: 'prior', config, labelSmoothing: 0.1 }, 'wasm', names, 1, prior.params.names());
+    try {
+      const srcRows = [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [9, 10, 11, 0],
+      ];
+      const tgtRows = [
+        [1, 1, 2, 3, 5, 8],
+        [11, 10, 9, 8, 7, 6],
+        [0, 4, 0, 4, 0, 4],
+      ];
+      const batch = (rows: number[][], n: number) => tf.tensor2d(rows.flat(), [rows.length, n], 'int32');
+      const gradsOf = (src: tf.Tensor2D, tgt: tf.Tensor2D) => {
+        const { value, grads } = tf.variableGrads(() => priorStep(prior, src, tgt, 0.1, null).loss, [...trainable.values()]);
+        const named = new Map(names.map((n) => [n, grads[trainable.get(n)!.name]!]));
+        const loss = value.dataSync()[0] as number;
+        value.dispose();
+        return { loss, named };
+      };
+      // single thread, whole batch
+      const whole = gradsOf(batch(srcRows, 4), batch(tgtRows, 6));
+      // rows 0–1 here, row 2 on the worker
+      const local = gradsOf(batch(srcRows.slice(0, 2), 4), batch(tgtRows.slice(0, 2), 6));
+      const weights = await Promise.all(prior.params.names().map(async (n) => Float32Array.from((await prior.params.get(n).data()) as Float32Array)));
+      const replies = await pool.step(weights, [{ batch: [await toWire(batch(srcRows.slice(2), 4)), await toWire(batch(tgtRows.slice(2), 6))], seed: null }]);
+      const combined = combineShares({ loss: local.loss, scalars: {}, grads: local.named, size: 2 }, replies, [1], trainable);
+      expect(combined.loss).toBeCloseTo(whole.loss, 5);
+      let largest = 0;
+      for (const n of names) {
+        const g = whole.named.get(n)!.dataSync();
+        const c = combined.grads.get(n)!.dataSync();
+        let d = 0;
+        let m = 0;
+        for (let k = 0; k < g.length; k++) {
+          d = Math.max(d, Math.abs(g[k]! - c[k]!));
+          m = Math.max(m, Math.abs(g[k]!));
+        }
+        expect(d, n).toBeLessThanOrEqual(1e-5 + 1e-4 * m);
+        largest = Math.max(largest, m);
+      }
+      expect(largest).toBeGreaterThan(1e-3); // real gradients, not all zero
+      // the worker's share matters: its gradient alone differs from the local share's
+      const diff = names.some((n, j) => {
+        const w = replies[0]!.grads[j]!;
+        const g = whole.named.get(n)!.dataSync();
+        return w.some((v, k) => Math.abs(v - g[k]!) > 1e-3);
+      });
+      expect(diff).toBe(true);
+      tf.dispose([...whole.named.values(), ...combined.grads.values()]);
+    } finally {
+      await pool.close();
+      prior.dispose();
+    }
+  }, 120_000);
+
   it('more workers than batch entries is a clear error, and nothing is left running', async () => {
+    // record every pool the run starts, and whether it was closed (its worker threads terminated)
+    const started: GradientWorkers[] = [];
+    const closed: GradientWorkers[] = [];
+    const realStart = GradientWorkers.start.bind(GradientWorkers);
+    const spy = vi.spyOn(GradientWorkers, 'start').mockImplementation(async (...args) => {
+      const pool = await realStart(...args);
+      started.push(pool);
+      const realClose = pool.close.bind(pool);
+      pool.close = async () => {
+        await realClose();
+        closed.push(pool);
+      };
+      return pool;
+    });
     await expect(
       trainCodec({
         kind: 'raw-vqvae2',
@@ -109,5 +204,9 @@ describe('data-parallel training', () => {
         workers: 3,
       }),
     ).rejects.toThrow(/cannot split a batch of 2 into 3 share/);
+    spy.mockRestore();
+    expect(started).toHaveLength(1);
+    expect(started[0]!.size).toBe(2);
+    expect(closed).toEqual(started);
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { Prior, type PriorConfig } from '../src/models/prior';
 import { attention, attentionImpl, attentionReference } from '../src/ops/attention';
 import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
 import { crossEntropy } from '../src/ops/loss';
+import { encodeSources, IncrementalDecoder, PriorWeights } from '../src/sample/kv-cache';
 import { sampleBottom, sampleFullRecompute, sampleTop, sampleWithCache } from '../src/sample/sampler';
 import { pickToken } from '../src/sample/strategy';
 import { Adam } from '../src/optim/adam';
@@ -262,6 +263,51 @@ describe('prior model and sampling', () => {
     expect(Array.from(codes[1]!)).toEqual(seqs[1]);
     adam.dispose();
     p.dispose();
+  });
+
+  it('KV-cache logits equal the full recomputation at every position (tolerance 1e-3), on priors with large random weights', () => {
+    const configs = [
+      tinyPrior({ seed: 5 }),
+      tinyPrior({ level: 'bottom', sourceLength: 6, targetLength: 14, seed: 9, windows: { encoder: 3, self: 4, cross: 2 } }),
+    ];
+    for (const cfg of configs) {
+      const p = new Prior(cfg);
+      // large random weights: outputs far from uniform, attention far from flat (a wrong scale shows)
+      const r = new Rng(cfg.seed + 100);
+      for (const info of p.params.info()) {
+        const n = info.shape.reduce((a, b) => a * b, 1);
+        p.params.get(info.name).assign(
+          tf.tensor(
+            Float32Array.from({ length: n }, () => 0.8 * r.normal()),
+            info.shape,
+          ),
+        );
+      }
+      const src =
+        cfg.level === 'top'
+          ? p.classSource([1])
+          : tf.tensor2d(
+              Int32Array.from({ length: cfg.sourceLength }, (_, i) => (5 * i + 2) % cfg.codes),
+              [1, cfg.sourceLength],
+              'int32',
+            );
+      const T = cfg.targetLength;
+      const input = [p.vocab.start, ...Array.from({ length: T - 1 }, (_, i) => (7 * i + 3) % cfg.codes)];
+      const V = p.vocab.size;
+      const full = tf.tidy(() => p.decode(tf.tensor2d(input, [1, T], 'int32'), p.encode(src)).dataSync() as Float32Array);
+      const dec = new IncrementalDecoder(new PriorWeights(p), encodeSources(p, src)[0]!);
+      let spread = 0;
+      for (let t = 0; t < T; t++) {
+        const cached = dec.step(input[t]!);
+        expect(dec.position).toBe(t + 1);
+        const want = full.subarray(t * V, (t + 1) * V);
+        spread = Math.max(spread, Math.max(...want) - Math.min(...want));
+        for (let j = 0; j < V; j++) expect(Math.abs(cached[j]! - want[j]!), `position ${t}, logit ${j}`).toBeLessThan(1e-3 + 1e-4 * Math.abs(want[j]!));
+      }
+      expect(spread).toBeGreaterThan(3); // the logits are far from uniform: this prior is a real test
+      src.dispose();
+      p.dispose();
+    }
   });
 
   it('KV-cache sampling gives the same tokens as full recomputation for the same seed (top-k 6, top-p, temperature, guidance)', () => {

@@ -13,7 +13,9 @@ import { projectVersion } from '../util/project';
 import { Rng } from '../util/rng';
 import { Adam, type AdamConfig } from '../optim/adam';
 import { saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from '../checkpoint/checkpoint';
-import { GradientWorkers, type ParallelTask } from './parallel';
+import { combineShares, GradientWorkers, type ParallelTask } from './parallel';
+
+export { combineShares };
 import { Progress } from './progress';
 import { learningRate, type Schedule } from './schedule';
 import { fromWire, toWire } from './wire';
@@ -212,7 +214,7 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     task.disposeBatch(local);
     const result = out as unknown as StepOutput;
     // asynchronous reads throughout: GPU backends cannot read back synchronously
-    let loss = ((await value.data()) as Float32Array)[0];
+    const loss = ((await value.data()) as Float32Array)[0] as number;
     const scalars: Record<string, number> = {};
     for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0];
     tf.dispose([value, Object.values(result.scalars)]);
@@ -220,34 +222,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
     if (!remote) return { loss, grads: named, scalars, keep: result.keep };
 
-    // Average with the workers' shares, weighted by share size; afterStep's tensors in batch order.
     const replies = await remote;
-    const total = localSize + sizes.reduce((a, b) => a + b, 0);
-    const w0 = localSize / total;
-    loss *= w0;
-    for (const k of Object.keys(scalars)) scalars[k] = scalars[k] * w0;
-    replies.forEach((r, i) => {
-      const w = sizes[i] / total;
-      loss += r.loss * w;
-      for (const k of Object.keys(scalars)) scalars[k] = scalars[k] + (r.scalars[k] ?? 0) * w;
-    });
-    const names = [...trainable.keys()];
-    const averaged = new Map<string, tf.Tensor>();
-    names.forEach((name, j) => {
-      const v = trainable.get(name) as tf.Variable;
-      averaged.set(
-        name,
-        tf.tidy(() => {
-          let g = tf.mul(named.get(name) ?? tf.zerosLike(v), w0);
-          replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), sizes[i] / total))));
-          return g;
-        }),
-      );
-    });
-    tf.dispose([...named.values()]);
+    const combined = combineShares({ loss, scalars, grads: named, size: localSize }, replies, sizes, trainable);
     const keep = result.keep.map((t, j) => tf.tidy(() => tf.concat([t, ...replies.map((r) => fromWire(r.keep[j] as (typeof r.keep)[number]))], 0)));
     tf.dispose(result.keep);
-    return { loss, grads: averaged, scalars, keep };
+    return { ...combined, keep };
   };
 
   try {

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backend/index';
 import { projectRoot } from '../util/project';
 import type { ReplicaSpec } from './replica';
@@ -146,4 +146,42 @@ export class GradientWorkers {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+/**
+ * Data parallel: average this thread's share with the workers' shares, weighted by share size (so the
+ * result is the full batch's mean loss and gradient). Disposes `local.grads`; the workers' gradients
+ * are in `trainable`'s order.
+ */
+export function combineShares(
+  local: { loss: number; scalars: Record<string, number>; grads: Map<string, tf.Tensor>; size: number },
+  replies: readonly Pick<WorkerResult, 'loss' | 'scalars' | 'grads'>[],
+  sizes: readonly number[],
+  trainable: ReadonlyMap<string, tf.Variable>,
+): { loss: number; scalars: Record<string, number>; grads: Map<string, tf.Tensor> } {
+  if (replies.length !== sizes.length) throw new Error(`${replies.length} worker replies for ${sizes.length} shares`);
+  const total = local.size + sizes.reduce((a, b) => a + b, 0);
+  const w0 = local.size / total;
+  let loss = local.loss * w0;
+  const scalars: Record<string, number> = {};
+  for (const k of Object.keys(local.scalars)) scalars[k] = (local.scalars[k] as number) * w0;
+  replies.forEach((r, i) => {
+    const w = (sizes[i] as number) / total;
+    loss += r.loss * w;
+    for (const k of Object.keys(scalars)) scalars[k] = (scalars[k] as number) + (r.scalars[k] ?? 0) * w;
+  });
+  const grads = new Map<string, tf.Tensor>();
+  [...trainable.keys()].forEach((name, j) => {
+    const v = trainable.get(name) as tf.Variable;
+    grads.set(
+      name,
+      tf.tidy(() => {
+        let g = tf.mul(local.grads.get(name) ?? tf.zerosLike(v), w0);
+        replies.forEach((r, i) => (g = tf.add(g, tf.mul(tf.tensor(r.grads[j] as Float32Array, v.shape), (sizes[i] as number) / total))));
+        return g;
+      }),
+    );
+  });
+  tf.dispose([...local.grads.values()]);
+  return { loss, scalars, grads };
 }

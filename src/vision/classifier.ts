@@ -29,6 +29,7 @@ function resolved(spec: BackboneSpec): BackboneSpec {
   return spec.source.startsWith('project:') ? { ...spec, source: path.join(projectRoot(), spec.source.slice('project:'.length)) } : spec;
 }
 
+export { voteVideo } from './predict';
 export class CatDogClassifier {
   readonly backbone: Backbone;
   readonly head: ClassifierHead | null;

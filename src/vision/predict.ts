@@ -51,18 +51,26 @@ export function probDog(backbone: Backbone, head: ClassifierHead | null, images:
   return out;
 }
 
-/** One label for a video from its frames' P(dog) (`times` in seconds). */
-export function voteFrames(pDogs: readonly number[], times: readonly number[], vote: 'median' | 'mean' = 'median'): VoteResult {
-  if (pDogs.length === 0) throw new RangeError('voteFrames: no frames');
-  const frames = pDogs.map((pDog, i) => ({ time: times[i] ?? i, ...predict(pDog) }));
+/**
+ * A video's label from its frames' P(dog). A frame is a dog when P(dog) ≥ 0.5.
+ * - 'median' (the thesis' rule): the median of the frames' 0/1 labels, i.e. the majority label.
+ *   Tie rule (as many cat as dog frames): the mean P(dog) decides — dog when it is ≥ 0.5, else cat.
+ * - 'mean': dog when the mean P(dog) ≥ 0.5.
+ */
+export function voteVideo(pDogs: readonly number[], vote: 'median' | 'mean' = 'median'): { label: number; meanDog: number } {
+  if (pDogs.length === 0) throw new RangeError('voteVideo needs at least one frame');
   const meanDog = pDogs.reduce((a, b) => a + b, 0) / pDogs.length;
-  let label: number;
-  if (vote === 'mean') label = meanDog >= 0.5 ? 1 : 0;
-  else {
-    // median of 0/1 labels = the majority; a tie goes to the larger mean probability
-    const dogs = frames.filter((f) => f.label === 1).length;
-    label = dogs * 2 > frames.length ? 1 : dogs * 2 < frames.length ? 0 : meanDog >= 0.5 ? 1 : 0;
-  }
+  const byMean = meanDog >= 0.5 ? 1 : 0;
+  if (vote === 'mean') return { label: byMean, meanDog };
+  const dogs = pDogs.filter((p) => predict(p).label === 1).length;
+  const cats = pDogs.length - dogs;
+  return { label: dogs > cats ? 1 : dogs < cats ? 0 : byMean, meanDog };
+}
+
+/** One label for a video from its frames' P(dog) (`times` in seconds), with the per-frame predictions. */
+export function voteFrames(pDogs: readonly number[], times: readonly number[], vote: 'median' | 'mean' = 'median'): VoteResult {
+  const { label, meanDog } = voteVideo(pDogs, vote);
+  const frames = pDogs.map((pDog, i) => ({ time: times[i] ?? i, ...predict(pDog) }));
   return {
     label,
     className: CLASS_NAMES[label] as string,
