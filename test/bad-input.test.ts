@@ -153,6 +153,10 @@ beforeAll(async () => {
   const nanStep = readdirSync(p('nan-codec')).find((n) => n.startsWith('step-')) as string;
   const wbin = p('nan-codec', nanStep, 'weights.bin');
   writeFileSync(wbin, Buffer.alloc(statSync(wbin).size, 0xff));
+  cpSync(path.join(CHECKPOINTS, 'generator'), p('nan-generator'), { recursive: true });
+  const genStep = readdirSync(p('nan-generator')).find((n) => n.startsWith('step-')) as string;
+  const gbin = p('nan-generator', genStep, 'weights.bin');
+  writeFileSync(gbin, Buffer.alloc(statSync(gbin).size, 0xff));
   cpSync(path.join(CHECKPOINTS, 'prior-top'), p('nan-top'), { recursive: true });
   const topStep = readdirSync(p('nan-top')).find((n) => n.startsWith('step-')) as string;
   const tbin = p('nan-top', topStep, 'weights.bin');
@@ -376,6 +380,14 @@ const cases: Case[] = [
     code: 1,
     says: [/weights\.bin: holds \d+ non-finite value/],
     absent: () => [p('nan.wav')],
+  },
+  {
+    name: 'sample with a NaN default generator',
+    cmd: 'sample',
+    args: () => ['--class', 'cat', '--model', p('nan-generator'), '--out', p('nan-gen.wav')],
+    code: 1,
+    says: [/weights\.bin: holds \d+ non-finite value/],
+    absent: () => [p('nan-gen.wav')],
   },
   {
     name: 'sample with a NaN Top prior',

@@ -13,6 +13,7 @@ import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { CheckpointError, loadCheckpoint, restoreParams } from '../checkpoint/checkpoint';
 import { melSoundForClass } from './mel-sound';
+import { InputError } from '../util/errors';
 import { shippedPath } from './models';
 import { restoreMelFlow } from './restore';
 import { disposeSoundModels, loadSoundModels, soundForClass } from './sound';
@@ -71,6 +72,12 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
           ...(o.steps !== undefined ? { steps: o.steps } : {}),
         });
+        // never hand on NaN or silence as if it were sound (a WAV writer would turn NaN into silence)
+        for (const c of r.clips) {
+          if (!c.every(Number.isFinite))
+            throw new InputError(dir, 'non-finite', 'the generator produced NaN/Inf samples (corrupt weights?); nothing was written');
+          if (!c.some((v) => v !== 0)) throw new InputError(dir, 'empty', 'the generator produced pure silence (corrupt weights?); nothing was written');
+        }
         return { clips: r.clips, stages: { flow: r.timings.flowSeconds, compose: r.timings.composeSeconds, vocoder: r.timings.vocoderSeconds } };
       },
       dispose: () => model.dispose(),
