@@ -8,14 +8,14 @@
  */
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
-import { SoundClassifier, type SoundClassifierConfig } from '../models/sound-classifier';
+import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-classifier';
 import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
-import { CheckpointError, loadCheckpoint, restoreParams } from '../checkpoint/checkpoint';
+import { loadCheckpoint } from '../checkpoint/checkpoint';
 import { melSoundForClass } from './mel-sound';
 import { InputError } from '../util/errors';
 import { shippedPath } from './models';
-import { restoreMelFlow } from './restore';
+import { restoreMelFlow, restoreSoundClassifier } from './restore';
 import { disposeSoundModels, loadSoundModels, soundForClass } from './sound';
 
 export const GENERATOR_KINDS = ['mel-flow', 'thesis'] as const;
@@ -106,14 +106,5 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
 /** Load the 3-way sound classifier (the judge of eval:codec and eval:generation). */
 export async function loadJudge(where?: string): Promise<{ judge: SoundClassifier; dir: string; trainIds: string[] | null }> {
   const ck = await loadCheckpoint<SoundClassifierConfig>(where ?? shippedPath('judge'), 'sound-classifier');
-  const cfg = ck.meta.model;
-  if (cfg?.kind !== 'sound-classifier') throw new CheckpointError(ck.dir, 'holds no sound-classifier config this version understands');
-  const judge = new SoundClassifier(cfg);
-  try {
-    restoreParams(judge.params, ck.weights, ck.dir);
-  } catch (e) {
-    judge.dispose();
-    throw e;
-  }
-  return { judge, dir: ck.dir, trainIds: ck.meta.data?.train ?? null };
+  return { judge: restoreSoundClassifier(ck.meta, ck.weights, ck.dir), dir: ck.dir, trainIds: ck.meta.data?.train ?? null };
 }

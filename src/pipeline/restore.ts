@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { MelFlow, type MelFlowConfig } from '../models/mel-flow';
+import { SoundClassifier, type SoundClassifierConfig } from '../models/sound-classifier';
 import { CheckpointError, restoreParams, type CheckpointMeta } from '../checkpoint/format';
 import { ClassifierHead, type HeadConfig } from '../vision/head';
 
@@ -33,4 +34,18 @@ export function restoreClassifierHead(meta: CheckpointMeta<HeadConfig>, weights:
     throw e;
   }
   return head;
+}
+
+/** The 3-way sound classifier (the judge) with the checkpoint's weights. Disposes `weights`. */
+export function restoreSoundClassifier(meta: CheckpointMeta<SoundClassifierConfig>, weights: tf.NamedTensorMap, where: string): SoundClassifier {
+  const cfg = meta.model;
+  if (cfg?.kind !== 'sound-classifier') throw new CheckpointError(where, 'holds no sound-classifier config this version understands');
+  const judge = new SoundClassifier(cfg);
+  try {
+    restoreParams(judge.params, weights, where);
+  } catch (e) {
+    judge.dispose();
+    throw e;
+  }
+  return judge;
 }

@@ -16,7 +16,7 @@ import { codeStats } from '../models/codebook';
 import { codecPreset, type CodecConfig, type CodecKind, type PresetName } from '../models/presets';
 import { DatasetError } from './errors';
 import { restoreParams } from '../checkpoint/checkpoint';
-import { refuseForeignMetrics, refuseResumeConflicts, runSplit } from './run-folder';
+import { refuseForeignMetrics, refuseResumeConflicts, runSplit, splitRecord } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { codecStep } from './replica';
@@ -166,7 +166,7 @@ export async function trainCodec(options: TrainCodecOptions): Promise<TrainCodec
         kind: 'codec',
         model: config,
         train: settings,
-        data: { spec: resume?.meta.data?.spec ?? options.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
+        data: splitRecord(resume?.meta.data?.spec ?? options.data, ds, { train: trainItems, val: valItems }),
       },
     });
     return { ...result, config, parameters: codec.params.count(), backend: backend.name, out };

@@ -20,7 +20,7 @@ import { MelFlow, melFlowPreset, silenceValue, type MelFlowConfig } from '../mod
 import { Rng } from '../util/rng';
 import { restoreParams } from '../checkpoint/checkpoint';
 import { DatasetError } from './errors';
-import { refuseForeignMetrics, resumeOrRefuse, runSplit } from './run-folder';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit, splitRecord } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { melFlowStep } from './replica';
@@ -164,7 +164,7 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
         kind: 'mel-flow',
         model: config,
         train: { ...tr },
-        data: { spec: resume?.meta.data?.spec ?? o.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
+        data: splitRecord(resume?.meta.data?.spec ?? o.data, ds, { train: trainItems, val: valItems }),
       },
     });
     return { ...result, config, parameters: model.params.count(), out };

@@ -142,3 +142,8 @@ export function runSplit(
     });
   return { train: pick(data.train), val: pick(data.val) };
 }
+
+/** The data record a checkpoint keeps: where the recordings are, their layout and the split by id (what runSplit reads back). */
+export function splitRecord(spec: string, ds: AudioDataset, split: { train: readonly AudioItem[]; val: readonly AudioItem[] }) {
+  return { spec, layout: ds.layout, train: split.train.map((i) => i.id), val: split.val.map((i) => i.id) };
+}

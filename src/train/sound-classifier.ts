@@ -22,7 +22,7 @@ import { NEITHER, SOUND_CLASSIFIER_PRESET, SoundClassifier, soundClassifierInput
 import { Rng } from '../util/rng';
 import { restoreParams } from '../checkpoint/checkpoint';
 import { DatasetError } from './errors';
-import { refuseForeignMetrics, resumeOrRefuse, runSplit } from './run-folder';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit, splitRecord } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 
 export interface TrainSoundClassifierOptions extends RunOptions {
@@ -176,7 +176,7 @@ export async function trainSoundClassifier(o: TrainSoundClassifierOptions): Prom
         kind: 'sound-classifier',
         model: config,
         train: { ...tr },
-        data: { spec: resume?.meta.data?.spec ?? o.data, layout: ds.layout, train: trainItems.map((i) => i.id), val: valItems.map((i) => i.id) },
+        data: splitRecord(resume?.meta.data?.spec ?? o.data, ds, { train: trainItems, val: valItems }),
       },
     });
     return { ...result, config, out };
