@@ -8,13 +8,15 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { activeSpan, composeEvents } from '../src/audio/compose';
+import { activeSpan, composeEvents, lengthQuantiles, sampleLength } from '../src/audio/compose';
+import { CLIP_SAMPLES, SAMPLE_RATE } from '../src/audio/constants';
+import { melSoundForClass } from '../src/pipeline/mel-sound';
 import type { Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
 import { eventPatch, frameEnergy, gainPatch } from '../src/data/events';
 import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
-import { trainMelFlow } from '../src/train/mel-flow';
+import { clipLengthsOf, trainMelFlow } from '../src/train/mel-flow';
 import { Rng } from '../src/util/rng';
 import { tempDir } from './helpers';
 
@@ -127,6 +129,76 @@ describe('event patches and layout', () => {
   });
 });
 
+describe('clip-length model', () => {
+  it('quantiles interpolate between the sorted lengths; none give an empty model; fewer than 2 quantiles is an error', () => {
+    expect(lengthQuantiles([4, 1, 3, 2, 5], 5)).toEqual([1, 2, 3, 4, 5]);
+    expect(lengthQuantiles([1, 2], 3)).toEqual([1, 1.5, 2]);
+    expect(lengthQuantiles([7], 3)).toEqual([7, 7, 7]);
+    expect(lengthQuantiles([], 11)).toEqual([]);
+    expect(() => lengthQuantiles([1], 1)).toThrow(/count must be ≥ 2/);
+    expect(lengthQuantiles([1, 2, 3]).length).toBe(11);
+  });
+
+  it('a drawn length is the inverse CDF, linear between quantiles: always within range, median near the middle quantile', () => {
+    const q = [1, 2, 10];
+    const rng = new Rng('lengths');
+    const xs = Array.from({ length: 4000 }, () => sampleLength(q, rng) as number);
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...xs)).toBeLessThanOrEqual(10);
+    // half the mass lies in [1, 2] (uniform there), half in [2, 10]
+    expect(xs.filter((x) => x <= 2).length / xs.length).toBeCloseTo(0.5, 1);
+    expect(xs.filter((x) => x <= 1.5).length / xs.length).toBeCloseTo(0.25, 1);
+    expect(xs.filter((x) => x <= 6).length / xs.length).toBeCloseTo(0.75, 1);
+    expect(sampleLength([], rng)).toBeNull();
+    expect(sampleLength([3], rng)).toBe(3);
+  });
+
+  it('per class: only that class’s recordings count', () => {
+    const recs = [
+      { label: 0, seconds: 1 },
+      { label: 1, seconds: 9 },
+      { label: 0, seconds: 3 },
+    ];
+    expect(clipLengthsOf(recs, 0)).toEqual(lengthQuantiles([1, 3]));
+    expect(clipLengthsOf(recs, 1)).toEqual(lengthQuantiles([9]));
+    expect(clipLengthsOf(recs, 2)).toEqual([]);
+  });
+
+  it("layout 'data': the sound lasts the drawn length, centred on digital silence; 'full' fills the clip", async () => {
+    const cfg = {
+      ...melFlowPreset('tiny', 0),
+      clipLengths: [
+        [2, 2],
+        [6, 6],
+      ],
+    };
+    const model = new MelFlow(cfg);
+    try {
+      const cat = await melSoundForClass(model, 0, { clips: 1, seed: 1, steps: 2, griffinLimIterations: 4 });
+      expect(cat.spans).toEqual([2 * SAMPLE_RATE]);
+      const c = cat.clips[0] as Float32Array;
+      expect(c.length).toBe(CLIP_SAMPLES);
+      const start = (CLIP_SAMPLES - 2 * SAMPLE_RATE) / 2;
+      expect(c.subarray(0, start).every((v) => v === 0)).toBe(true);
+      expect(c.subarray(start + 2 * SAMPLE_RATE).every((v) => v === 0)).toBe(true);
+      expect(c.subarray(start, start + 2 * SAMPLE_RATE).some((v) => v !== 0)).toBe(true);
+      const dog = await melSoundForClass(model, 1, { clips: 1, seed: 1, steps: 2, griffinLimIterations: 4 });
+      expect(dog.spans).toEqual([6 * SAMPLE_RATE]);
+      const full = await melSoundForClass(model, 0, { clips: 1, seed: 1, steps: 2, griffinLimIterations: 4, layout: 'full' });
+      expect(full.spans).toEqual([CLIP_SAMPLES]);
+      const { clipLengths: _c, ...old } = cfg;
+      const before = new MelFlow(old);
+      try {
+        expect((await melSoundForClass(before, 0, { clips: 1, seed: 1, steps: 2, griffinLimIterations: 4 })).spans).toEqual([CLIP_SAMPLES]);
+      } finally {
+        before.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  }, 60_000);
+});
+
 describe('training', () => {
   it('the loss falls when a tiny model fits one fixed batch', async () => {
     const model = new MelFlow(melFlowPreset('tiny', 0));
@@ -165,8 +237,19 @@ describe('training', () => {
     const resumed = await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'b'), resume: true, quiet: true });
     expect(resumed.step).toBe(4);
     expect(resumed.metrics.loss).toBe(straight.metrics.loss);
-    const meta = JSON.parse(readFileSync(path.join(straight.checkpoint, 'checkpoint.json'), 'utf8')) as { kind: string; model: { kind: string } };
+    const meta = JSON.parse(readFileSync(path.join(straight.checkpoint, 'checkpoint.json'), 'utf8')) as {
+      kind: string;
+      model: { kind: string; clipLengths?: number[][] };
+    };
     expect(meta.kind).toBe('mel-flow');
+    // the clip-length model of each class: 11 rising quantiles within the embedded recordings' lengths (seconds)
+    expect(meta.model.clipLengths?.length).toBe(2);
+    for (const q of meta.model.clipLengths ?? []) {
+      expect(q.length).toBe(11);
+      expect([...q].sort((x, y) => x - y)).toEqual(q);
+      expect(q[0]).toBeGreaterThan(0);
+      expect(q[10]).toBeLessThan(60);
+    }
     await expect(trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'a'), steps: 4, quiet: true })).rejects.toThrow(
       /already holds a training run/,
     );

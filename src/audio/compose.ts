@@ -106,3 +106,33 @@ export function composeEvents(
   const data = lin.map((v) => Math.log(Math.max(v, Math.exp(o.silence))));
   return { spec: { frames: o.frames, bins, data }, placed };
 }
+
+/**
+ * The clip-length model: how long a recording of a class is, as `count` evenly spaced quantiles of
+ * the training recordings' lengths in seconds (count ≥ 2; [] when there are none). Half the
+ * recordings of the thesis' data set are shorter than a clip and sit centred in it on digital
+ * silence, so clips filled end to end with events do not look like the data.
+ */
+export function lengthQuantiles(seconds: readonly number[], count = 11): number[] {
+  if (count < 2) throw new RangeError(`lengthQuantiles: count must be ≥ 2, got ${count}`);
+  if (seconds.length === 0) return [];
+  const s = [...seconds].sort((a, b) => a - b);
+  return Array.from({ length: count }, (_, i) => {
+    const pos = (i / (count - 1)) * (s.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(s.length - 1, lo + 1);
+    return (s[lo] as number) + (pos - lo) * ((s[hi] as number) - (s[lo] as number));
+  });
+}
+
+/**
+ * A length drawn from the clip-length model: inverse CDF, linear between the quantiles (a smooth
+ * distribution over the range of the training lengths, not one of them). Null when the model is empty.
+ */
+export function sampleLength(quantiles: readonly number[], rng: Rng): number | null {
+  if (quantiles.length === 0) return null;
+  if (quantiles.length === 1) return quantiles[0] as number;
+  const pos = rng.uniform() * (quantiles.length - 1);
+  const lo = Math.min(quantiles.length - 2, Math.floor(pos));
+  return (quantiles[lo] as number) + (pos - lo) * ((quantiles[lo + 1] as number) - (quantiles[lo] as number));
+}

@@ -5,11 +5,13 @@ import { formatBackend, initBackend } from '../backend/index';
 import { GENERATOR_KINDS, loadGenerator, type GeneratorKind } from '../pipeline/generators';
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { parseCli, runCli, UsageError } from '../util/cli';
-import { flag, numberFlag, samplingFlags } from '../util/flags';
+import { choiceFlag, flag, numberFlag, samplingFlags } from '../util/flags';
+import { CLIP_LAYOUTS } from '../pipeline/mel-sound';
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
    default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
+                                  [--layout data|full] (data: clip lengths like the recordings; full: sound fills the 7.2 s)
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 Generates 7.2-s clips for a class (no picture needed) and writes them, one after another, to a 4 kHz WAV.`;
 
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
       clips: { type: 'string', default: '1' },
       seed: { type: 'string', default: '0' },
       steps: { type: 'string' },
+      layout: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       temperature: { type: 'string' },
@@ -52,6 +55,8 @@ async function main(): Promise<void> {
   const { seed: _seed, ...sampling } = samplingFlags(values);
   const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
   if (steps !== undefined) Object.assign(sampling, { steps });
+  const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
+  if (layout !== undefined) Object.assign(sampling, { layout });
   await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();

@@ -49,6 +49,13 @@ export interface MelFlowConfig {
   scale: number;
   /** How it is trained (plain data, saved in every checkpoint). */
   train: MelFlowTraining;
+  /**
+   * The clip-length model, learned with the weights: per class, 11 quantiles of the training
+   * recordings' lengths in seconds (src/audio/compose.ts lengthQuantiles). Generation lays events
+   * out in a span of that length, centred on silence like the recordings. Absent in checkpoints
+   * made before it existed: then events fill the whole clip.
+   */
+  clipLengths?: number[][];
 }
 
 export interface MelFlowTraining {

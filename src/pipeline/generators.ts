@@ -12,7 +12,7 @@ import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-cla
 import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
-import { melSoundForClass } from './mel-sound';
+import { melSoundForClass, type ClipLayout } from './mel-sound';
 import { InputError } from '../util/errors';
 import { shippedPath } from './models';
 import { restoreMelFlow, restoreSoundClassifier } from './restore';
@@ -24,6 +24,8 @@ export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
 /** Options either generator understands (each ignores the other's). */
 export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<FlowSamplingOptions, 'steps'>> {
   clips?: number;
+  /** mel-flow: 'data' (default, clip lengths like the recordings) or 'full' (events fill the 7.2 s). */
+  layout?: ClipLayout;
 }
 
 export interface SoundGenerator {
@@ -71,6 +73,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
           ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
           ...(o.steps !== undefined ? { steps: o.steps } : {}),
+          ...(o.layout !== undefined ? { layout: o.layout } : {}),
         });
         // never hand on NaN or silence as if it were sound (a WAV writer would turn NaN into silence)
         for (const c of r.clips) {
@@ -95,7 +98,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
     sources: { ...m.sources },
     trainIds: null,
     async generate(label, o) {
-      const { steps: _s, ...sampling } = o;
+      const { steps: _s, layout: _l, ...sampling } = o;
       const r = await soundForClass(m, label, sampling);
       return { clips: r.clips, stages: { top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds } };
     },

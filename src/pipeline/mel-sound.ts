@@ -1,12 +1,13 @@
 /**
  * Class label → sound with the log-mel flow generator (the default generator):
- * flow sampling of event patches (src/sample/mel-flow.ts) → a 7.2-s log-mel clip laid out from the
- * events (src/audio/compose.ts) → mel inversion + fast Griffin–Lim (src/audio/mel.ts) → 4 kHz audio,
- * peak-normalised to −1 dBFS.
+ * flow sampling of event patches (src/sample/mel-flow.ts) → a length drawn from the model's
+ * clip-length model → the events laid out in a log-mel span of that length (src/audio/compose.ts) →
+ * mel inversion + fast Griffin–Lim (src/audio/mel.ts) → peak-normalised to −1 dBFS → centred in the
+ * 7.2-s clip on silence, as the recordings are (layout 'data'). Layout 'full' fills the whole clip.
  */
-import { normalize } from '../audio/clips';
-import { composeEvents } from '../audio/compose';
-import { CLIP_SAMPLES } from '../audio/constants';
+import { cropOrPad, normalize } from '../audio/clips';
+import { composeEvents, sampleLength } from '../audio/compose';
+import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import { DEFAULT_MEL, frameCount, logMelToAudio, type Spectrogram } from '../audio/mel';
 import type { MelFlow } from '../models/mel-flow';
 import { DEFAULT_FLOW_SAMPLING, sampleMelPatches, type FlowSamplingOptions } from '../sample/mel-flow';
@@ -17,6 +18,12 @@ export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
   seed?: number | string;
   /** Event patches drawn per clip (the layout uses as many as fit). Default 4. */
   eventsPerClip?: number;
+  /**
+   * 'data' (default): each clip lasts as long as a recording drawn from the model's clip-length model
+   * and sits centred in the 7.2 s on silence, as the training clips do; 'full': events fill the whole
+   * 7.2 s. A model without a clip-length model always fills.
+   */
+  layout?: ClipLayout;
   /** Griffin–Lim iterations. Default 60. */
   griffinLimIterations?: number;
   /** Progress: the share of a stage done (awaited, so a page can repaint between steps). */
@@ -24,11 +31,15 @@ export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
 }
 
 export type MelSoundStage = 'flow' | 'compose' | 'vocoder';
+export const CLIP_LAYOUTS = ['data', 'full'] as const;
+export type ClipLayout = (typeof CLIP_LAYOUTS)[number];
 
 export interface MelSoundResult {
   clips: Float32Array[];
-  /** The composed log-mel of each clip (what the vocoder inverted). */
+  /** The composed log-mel of each clip (what the vocoder inverted; its span only, for layout 'data'). */
   spectrograms: Spectrogram[];
+  /** Samples of sound in each clip (the rest is silence around it). */
+  spans: number[];
   timings: { flowSeconds: number; composeSeconds: number; vocoderSeconds: number };
 }
 
@@ -51,9 +62,10 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
   );
   const flowSeconds = (performance.now() - t0) / 1000;
   const silence = Math.log(DEFAULT_MEL.logFloor);
-  const frames = frameCount(CLIP_SAMPLES, DEFAULT_MEL);
+  const lengths = o.layout === 'full' ? undefined : cfg.clipLengths?.[label];
   const clips: Float32Array[] = [];
   const spectrograms: Spectrogram[] = [];
+  const spans: number[] = [];
   let composeSeconds = 0;
   let vocoderSeconds = 0;
   for (let c = 0; c < n; c++) {
@@ -62,18 +74,23 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
     const events: Spectrogram[] = patches
       .slice(c * k, (c + 1) * k)
       .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }));
-    const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence });
+    const seconds = lengths ? sampleLength(lengths, new Rng(`${seed}/length${c}`)) : null;
+    // at least one hop so the span has a frame; at most the clip
+    const span = seconds === null ? CLIP_SAMPLES : Math.max(DEFAULT_MEL.hop, Math.min(CLIP_SAMPLES, Math.round(seconds * SAMPLE_RATE)));
+    const frames = frameCount(span, DEFAULT_MEL);
+    const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence, firstStart: Math.min(30, frames >> 2) });
     composeSeconds += (performance.now() - t1) / 1000;
     if (o.onProgress) {
       await o.onProgress('compose', (c + 1) / n);
       await o.onProgress('vocoder', c / n);
     }
     const t2 = performance.now();
-    const audio = logMelToAudio(spec, CLIP_SAMPLES, DEFAULT_MEL, { iterations: o.griffinLimIterations ?? 60, seed: c });
-    clips.push(normalize(audio, { mode: 'peak', targetDb: -1 }));
+    const audio = logMelToAudio(spec, span, DEFAULT_MEL, { iterations: o.griffinLimIterations ?? 60, seed: c });
+    clips.push(cropOrPad(normalize(audio, { mode: 'peak', targetDb: -1 }), CLIP_SAMPLES, 'center'));
     spectrograms.push(spec);
+    spans.push(span);
     vocoderSeconds += (performance.now() - t2) / 1000;
     if (o.onProgress) await o.onProgress('vocoder', (c + 1) / n);
   }
-  return { clips, spectrograms, timings: { flowSeconds, composeSeconds, vocoderSeconds } };
+  return { clips, spectrograms, spans, timings: { flowSeconds, composeSeconds, vocoderSeconds } };
 }

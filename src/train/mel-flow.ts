@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { assertCanTrain } from '../backend/capabilities';
 import { currentBackend } from '../backend/index';
 import type { Spectrogram } from '../audio/mel';
+import { lengthQuantiles } from '../audio/compose';
+import { SAMPLE_RATE } from '../audio/constants';
 import { loadExamples, splitDataset, type AudioItem } from '../data/dataset';
 import { eventPatch, frameEnergy, gainPatch, recordingLogMel } from '../data/events';
 import { openDataset } from '../data/open';
@@ -48,6 +50,8 @@ interface Prepared {
   spec: Spectrogram;
   energy: Float32Array;
   label: number;
+  /** Length of the recording in seconds. */
+  seconds: number;
 }
 
 /** Model-space log-mel of every recording (computed once; patches are cut from these). */
@@ -57,7 +61,7 @@ export async function prepareRecordings(items: readonly AudioItem[], cfg: MelFlo
     const spec = recordingLogMel(e.audio);
     const energy = frameEnergy(spec);
     const data = spec.data.map((v) => (v - cfg.offset) / cfg.scale);
-    return { spec: { ...spec, data }, energy, label: e.label };
+    return { spec: { ...spec, data }, energy, label: e.label, seconds: e.audio.length / SAMPLE_RATE };
   });
 }
 
@@ -80,6 +84,11 @@ export function melFlowBatch(recs: readonly Prepared[], pick: () => number, rng:
   return [tf.tensor3d(x1, [batch, cfg.frames, cfg.nMels]), tf.tensor3d(noise, [batch, cfg.frames, cfg.nMels]), tf.tensor1d(t), tf.tensor1d(label, 'int32')];
 }
 
+/** The clip-length model of one class: quantiles of its training recordings' lengths. */
+export function clipLengthsOf(recs: readonly Pick<Prepared, 'label' | 'seconds'>[], label: number): number[] {
+  return lengthQuantiles(recs.filter((r) => r.label === label).map((r) => Number(r.seconds.toFixed(3))));
+}
+
 export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlowResult> {
   if (!currentBackend()) throw new Error('trainMelFlow: call initBackend() first (the caller chooses the backend)');
   assertCanTrain(['matmul', 'conv1d', 'pad-slice', 'elementwise', 'adam'], 'The mel-flow generator');
@@ -87,7 +96,7 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
   const resume = await resumeOrRefuse<MelFlowConfig>(out, 'mel-flow', o.resume);
   if (!resume) await refuseForeignMetrics(out);
   const base = resume ? resume.meta.model : melFlowPreset(o.preset, o.seed ?? 0);
-  const config: MelFlowConfig = resume
+  const settings: MelFlowConfig = resume
     ? base
     : {
         ...base,
@@ -98,19 +107,23 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
           ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
         },
       };
-  const tr = config.train;
+  const tr = settings.train;
   const steps = o.steps ?? tr.steps;
 
   const ds = await openDataset(resume?.meta.data?.spec ?? o.data);
   if (ds.classes.length < 2)
     throw new DatasetError(ds.root, 'bad-dataset', `needs at least two classes (cat and dog), found ${ds.classes.join(', ') || 'none'}`);
   const { train: trainItems, val: valItems } = runSplit(ds, resume, () => {
-    const split = splitDataset(ds, { seed: config.seed });
-    return { train: split.train.filter((i) => i.label < config.classes), val: split.val.filter((i) => i.label < config.classes) };
+    const split = splitDataset(ds, { seed: settings.seed });
+    return { train: split.train.filter((i) => i.label < settings.classes), val: split.val.filter((i) => i.label < settings.classes) };
   });
   if (trainItems.length === 0) throw new DatasetError(ds.root, 'bad-dataset', 'has no training recordings');
-  const recs = await prepareRecordings(trainItems, config);
-  const valRecs = await prepareRecordings(valItems, config);
+  const recs = await prepareRecordings(trainItems, settings);
+  const valRecs = await prepareRecordings(valItems, settings);
+  // the clip-length model comes from the training recordings (a run from before it existed gets it on resume)
+  const config: MelFlowConfig = settings.clipLengths
+    ? settings
+    : { ...settings, clipLengths: Array.from({ length: settings.classes }, (_, c) => clipLengthsOf(recs, c)) };
 
   const model = new MelFlow(config);
   if (resume) restoreParams(model.params, resume.weights, resume.dir);
