@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { activeSpan, composeEvents, lengthQuantiles, sampleLength } from '../src/audio/compose';
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../src/audio/constants';
 import { melSoundForClass } from '../src/pipeline/mel-sound';
+import { median3x3, roughness } from '../src/audio/smooth';
 import type { Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
 import { eventPatch, frameEnergy, gainPatch } from '../src/data/events';
@@ -254,4 +255,45 @@ describe('training', () => {
       /already holds a training run/,
     );
   }, 180_000);
+});
+
+describe('patch smoothing', () => {
+  it('the 3 × 3 median removes an isolated outlier, keeps a step edge, replicates edges, and keeps the shape', () => {
+    const F = 5;
+    const B = 4;
+    const flat = new Float32Array(F * B).fill(-2);
+    flat[2 * B + 1] = 9; // one speck
+    const m = median3x3({ frames: F, bins: B, data: flat });
+    expect(m.frames).toBe(F);
+    expect(m.bins).toBe(B);
+    expect([...m.data].every((v) => v === -2)).toBe(true);
+    // an onset: frames ≥ 2 loud — a median keeps the edge exactly where it was
+    const step = new Float32Array(F * B).map((_, i) => (Math.floor(i / B) >= 2 ? 3 : -1));
+    expect([...median3x3({ frames: F, bins: B, data: step }).data]).toEqual([...step]);
+    // corner with replicated edges: the 9 values around (0, 0) are 4×a, 2×b, 2×c, 1×d
+    const corner = new Float32Array([1, 5, 0, 0, 7, 9, 0, 0]);
+    expect(median3x3({ frames: 2, bins: 4, data: corner }).data[0]).toBe(5);
+  });
+
+  it('roughness is the mean absolute neighbour difference over frames and over bands', () => {
+    const s = { frames: 2, bins: 3, data: new Float32Array([0, 1, 3, 2, 2, 2]) };
+    expect(roughness(s).dt).toBeCloseTo((2 + 1 + 1) / 3, 12);
+    expect(roughness(s).df).toBeCloseTo((1 + 2 + 0 + 0) / 4, 12);
+    expect(roughness({ frames: 1, bins: 1, data: new Float32Array([4]) })).toEqual({ dt: 0, df: 0 });
+  });
+
+  it("smoothing 'median' (the default) makes generated patches smoother than 'none'", async () => {
+    const model = new MelFlow(melFlowPreset('tiny', 3));
+    try {
+      const o = { clips: 1, seed: 2, steps: 2, griffinLimIterations: 2, layout: 'full' as const };
+      const raw = await melSoundForClass(model, 0, { ...o, smooth: 'none' });
+      const med = await melSoundForClass(model, 0, o);
+      const r = roughness(raw.spectrograms[0] as Spectrogram);
+      const m = roughness(med.spectrograms[0] as Spectrogram);
+      expect(m.dt).toBeLessThan(r.dt);
+      expect(m.df).toBeLessThan(r.df);
+    } finally {
+      model.dispose();
+    }
+  }, 60_000);
 });

@@ -4,10 +4,11 @@ import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/eval
 import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
 import { choiceFlag, flag, numberFlag } from '../util/flags';
-import { CLIP_LAYOUTS } from '../pipeline/mel-sound';
+import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
 
 const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 32] [--generator mel-flow|thesis] [--model DIR]
-                            [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G] [--steps N] [--layout data|full]
+                            [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G] [--steps N]
+                            [--layout data|full] [--smooth median|none]
                             [--seed 0] [--skip-memorisation] [--json] [--backend NAME]
 Generates N clips per class and judges them with the project's 3-way sound classifier (cat / dog / neither,
 trained on the training split only): share recognised as the asked class, share called "neither", FAD against
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       guidance: { type: 'string' },
       steps: { type: 'string' },
       layout: { type: 'string' },
+      smooth: { type: 'string' },
       seed: { type: 'string', default: '0' },
       'skip-memorisation': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   const guidance = flag('guidance', values.guidance);
   const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
   const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
+  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const { judge, dir: judgeDir, trainIds } = await loadJudge(values.judge);
   const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });
@@ -54,7 +57,12 @@ async function main(): Promise<void> {
       seed,
       judgeTrainIds: trainIds,
       skipMemorisation: values['skip-memorisation'] ?? false,
-      sampling: { ...(guidance !== undefined ? { guidance } : {}), ...(steps !== undefined ? { steps } : {}), ...(layout !== undefined ? { layout } : {}) },
+      sampling: {
+        ...(guidance !== undefined ? { guidance } : {}),
+        ...(steps !== undefined ? { steps } : {}),
+        ...(layout !== undefined ? { layout } : {}),
+        ...(smooth !== undefined ? { smooth } : {}),
+      },
       log: (l) => process.stderr.write(`${l}\n`),
     });
     if (values.json) process.stdout.write(`${JSON.stringify({ ...r, judgeCheckpoint: judgeDir })}\n`);

@@ -4,12 +4,12 @@ import { generate } from '../pipeline/generate';
 import { GENERATOR_KINDS, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
 import { choiceFlag, flag, numberFlag, samplingFlags } from '../util/flags';
-import { CLIP_LAYOUTS } from '../pipeline/mel-sound';
+import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
    default generator (mel-flow):  [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
-                                  [--layout data|full] (data: clip lengths like the recordings; full: sound fills the 7.2 s)
+                                  [--layout data|full] [--smooth median|none]
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 npm run generate -- --class cat|dog --out FILE.wav      (no picture: the sound of a class)
 Image → cat/dog → sound generator → 4 kHz WAV; a video gets a track as long as it, and with --out x.mp4
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       model: { type: 'string' },
       steps: { type: 'string' },
       layout: { type: 'string' },
+      smooth: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       temperature: { type: 'string' },
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   if (steps !== undefined) Object.assign(sampling, { steps });
   const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
   if (layout !== undefined) Object.assign(sampling, { layout });
+  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
+  if (smooth !== undefined) Object.assign(sampling, { smooth });
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const models: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
   if (values.model) models.generator = values.model;

@@ -6,12 +6,12 @@ import { GENERATOR_KINDS, loadGenerator, type GeneratorKind } from '../pipeline/
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { parseCli, runCli, UsageError } from '../util/cli';
 import { choiceFlag, flag, numberFlag, samplingFlags } from '../util/flags';
-import { CLIP_LAYOUTS } from '../pipeline/mel-sound';
+import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
    default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
-                                  [--layout data|full] (data: clip lengths like the recordings; full: sound fills the 7.2 s)
+                                  [--layout data|full] [--smooth median|none]
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 Generates 7.2-s clips for a class (no picture needed) and writes them, one after another, to a 4 kHz WAV.`;
 
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '0' },
       steps: { type: 'string' },
       layout: { type: 'string' },
+      smooth: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       temperature: { type: 'string' },
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   if (steps !== undefined) Object.assign(sampling, { steps });
   const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
   if (layout !== undefined) Object.assign(sampling, { layout });
+  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
+  if (smooth !== undefined) Object.assign(sampling, { smooth });
   await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();

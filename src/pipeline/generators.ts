@@ -12,7 +12,7 @@ import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-cla
 import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
-import { melSoundForClass, type ClipLayout } from './mel-sound';
+import { melSoundForClass, type ClipLayout, type PatchSmoothing } from './mel-sound';
 import { InputError } from '../util/errors';
 import { shippedPath } from './models';
 import { restoreMelFlow, restoreSoundClassifier } from './restore';
@@ -26,6 +26,8 @@ export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<Flow
   clips?: number;
   /** mel-flow: 'data' (default, clip lengths like the recordings) or 'full' (events fill the 7.2 s). */
   layout?: ClipLayout;
+  /** mel-flow: 'median' (default) or 'none' (patches as sampled). */
+  smooth?: PatchSmoothing;
 }
 
 export interface SoundGenerator {
@@ -74,6 +76,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
           ...(o.steps !== undefined ? { steps: o.steps } : {}),
           ...(o.layout !== undefined ? { layout: o.layout } : {}),
+          ...(o.smooth !== undefined ? { smooth: o.smooth } : {}),
         });
         // never hand on NaN or silence as if it were sound (a WAV writer would turn NaN into silence)
         for (const c of r.clips) {
@@ -98,7 +101,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
     sources: { ...m.sources },
     trainIds: null,
     async generate(label, o) {
-      const { steps: _s, layout: _l, ...sampling } = o;
+      const { steps: _s, layout: _l, smooth: _m, ...sampling } = o;
       const r = await soundForClass(m, label, sampling);
       return { clips: r.clips, stages: { top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds } };
     },

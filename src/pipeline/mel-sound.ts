@@ -7,6 +7,7 @@
  */
 import { cropOrPad, normalize } from '../audio/clips';
 import { composeEvents, sampleLength } from '../audio/compose';
+import { median3x3 } from '../audio/smooth';
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import { DEFAULT_MEL, frameCount, logMelToAudio, type Spectrogram } from '../audio/mel';
 import type { MelFlow } from '../models/mel-flow';
@@ -24,6 +25,8 @@ export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
    * 7.2 s. A model without a clip-length model always fills.
    */
   layout?: ClipLayout;
+  /** 'median' (default): a 3 × 3 median filter on each generated patch removes its speckle (src/audio/smooth.ts); 'none': as sampled. */
+  smooth?: PatchSmoothing;
   /** Griffin–Lim iterations. Default 60. */
   griffinLimIterations?: number;
   /** Progress: the share of a stage done (awaited, so a page can repaint between steps). */
@@ -32,6 +35,8 @@ export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
 
 export type MelSoundStage = 'flow' | 'compose' | 'vocoder';
 export const CLIP_LAYOUTS = ['data', 'full'] as const;
+export const PATCH_SMOOTHING = ['median', 'none'] as const;
+export type PatchSmoothing = (typeof PATCH_SMOOTHING)[number];
 export type ClipLayout = (typeof CLIP_LAYOUTS)[number];
 
 export interface MelSoundResult {
@@ -73,7 +78,8 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
     const t1 = performance.now();
     const events: Spectrogram[] = patches
       .slice(c * k, (c + 1) * k)
-      .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }));
+      .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }))
+      .map((e) => ((o.smooth ?? 'median') === 'median' ? median3x3(e) : e));
     const seconds = lengths ? sampleLength(lengths, new Rng(`${seed}/length${c}`)) : null;
     // at least one hop so the span has a frame; at most the clip
     const span = seconds === null ? CLIP_SAMPLES : Math.max(DEFAULT_MEL.hop, Math.min(CLIP_SAMPLES, Math.round(seconds * SAMPLE_RATE)));
