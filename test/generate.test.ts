@@ -167,15 +167,22 @@ describe('generate', () => {
       expect(r.rows.map((x) => x.audio)).toEqual([
         'real held-out cat',
         'real held-out cat → log-mel → Griffin–Lim',
+        'real training cat events → same layout → Griffin–Lim',
         'generated cat',
         'real held-out dog',
         'real held-out dog → log-mel → Griffin–Lim',
+        'real training dog events → same layout → Griffin–Lim',
         'generated dog',
         'white noise',
         'pink noise',
         'silence',
       ]);
       expect(row('generated cat')?.clips).toBe(2);
+      // the layout ceiling: real events through the generator's own layout and vocoder, judged and placed by FAD
+      const ceiling = row('real training cat events → same layout → Griffin–Lim');
+      expect(ceiling?.clips).toBe(2);
+      expect(ceiling?.fad).toBeGreaterThan(0);
+      expect(ceiling?.nearestTrain).toBeNull();
       // the references that show the metric can fail
       expect(row('white noise')?.neither).toBe(1);
       expect(row('silence')?.neither).toBe(1);

@@ -124,6 +124,27 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
       nearestTrain: null,
     });
 
+    if (gen.layoutCeiling) {
+      // where the gap is: real training events through the same layout and vocoder (a perfect event model)
+      log(`${className}: the layout ceiling (real training events, same layout and vocoder)`);
+      const trainAudio = training.filter((e) => e.label === label).map((e) => normalize(e.audio, { mode: 'peak', targetDb: -1 }));
+      const ceiling = gen.layoutCeiling(label, trainAudio, {
+        clips: o.perClass,
+        seed: o.seed ?? 0,
+        ...(o.sampling?.layout !== undefined ? { layout: o.sampling.layout } : {}),
+      });
+      const rc = recognition(judge, ceiling, label);
+      const fc = await fad(real, ceiling, embedder, { reference: `real held-out ${className}`, test: `training events, same layout` });
+      rows.push({
+        audio: `real training ${className} events → same layout → Griffin–Lim`,
+        className,
+        clips: ceiling.length,
+        recognised: rc.recognised,
+        neither: rc.neither,
+        fad: fc.fad,
+        nearestTrain: null,
+      });
+    }
     log(`${className}: generating ${o.perClass} clips with ${gen.kind}`);
     const t0 = performance.now();
     const g = await gen.generate(label, { ...o.sampling, clips: o.perClass, seed: `${o.seed ?? 0}/eval/${className}` });

@@ -12,7 +12,10 @@ import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-cla
 import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
-import { melSoundForClass, type ClipLayout, type PatchSmoothing } from './mel-sound';
+import { melSoundForClass, renderClip, type ClipLayout, type PatchSmoothing } from './mel-sound';
+import { DEFAULT_MEL, type Spectrogram } from '../audio/mel';
+import { eventPatch, frameEnergy, recordingLogMel } from '../data/events';
+import { Rng } from '../util/rng';
 import { InputError } from '../util/errors';
 import { shippedPath } from './models';
 import { restoreMelFlow, restoreSoundClassifier } from './restore';
@@ -40,6 +43,11 @@ export interface SoundGenerator {
   trainIds: string[] | null;
   /** `clips` consecutive 7.2-s clips for a class, with seconds per stage (names depend on the generator). */
   generate(label: number, o: GenerateSoundOptions): Promise<{ clips: Float32Array[]; stages: Record<string, number> }>;
+  /**
+   * mel-flow only: the same layout and vocoder over *real* event patches cut from `recordings`
+   * (4 per clip, the loudest of 3 windows, as training cuts them) — the ceiling of a perfect event model.
+   */
+  layoutCeiling?(label: number, recordings: readonly Float32Array[], o: { clips: number; seed?: number | string; layout?: ClipLayout }): Float32Array[];
   dispose(): void;
 }
 
@@ -85,6 +93,26 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           if (!c.some((v) => v !== 0)) throw new InputError(dir, 'empty', 'the generator produced pure silence (corrupt weights?); nothing was written');
         }
         return { clips: r.clips, stages: { flow: r.timings.flowSeconds, compose: r.timings.composeSeconds, vocoder: r.timings.vocoderSeconds } };
+      },
+      layoutCeiling(label, recordings, o) {
+        if (recordings.length === 0) throw new RangeError('layoutCeiling: no recordings');
+        const silence = Math.log(DEFAULT_MEL.logFloor);
+        const specs = recordings.map((a) => recordingLogMel(a));
+        const energies = specs.map((sp) => frameEnergy(sp));
+        const rng = new Rng(`${o.seed ?? 0}/ceiling/${label}`);
+        const lengths = o.layout === 'full' ? undefined : model.cfg.clipLengths?.[label];
+        return Array.from({ length: o.clips }, (_, c) => {
+          const events = Array.from({ length: 4 }, () => {
+            const j = rng.int(specs.length);
+            const data = eventPatch(specs[j] as Spectrogram, energies[j] as Float32Array, rng, {
+              frames: model.cfg.frames,
+              silence,
+              candidates: model.cfg.train.candidates,
+            });
+            return { frames: model.cfg.frames, bins: model.cfg.nMels, data };
+          });
+          return renderClip(events, lengths, `${o.seed ?? 0}/ceiling`, c).clip;
+        });
       },
       dispose: () => model.dispose(),
     };

@@ -67,7 +67,6 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
   );
   const flowSeconds = (performance.now() - t0) / 1000;
   const silence = Math.log(DEFAULT_MEL.logFloor);
-  const lengths = o.layout === 'full' ? undefined : cfg.clipLengths?.[label];
   const clips: Float32Array[] = [];
   const spectrograms: Spectrogram[] = [];
   const spans: number[] = [];
@@ -75,28 +74,45 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
   let vocoderSeconds = 0;
   for (let c = 0; c < n; c++) {
     if (o.onProgress) await o.onProgress('compose', c / n);
-    const t1 = performance.now();
     const events: Spectrogram[] = patches
       .slice(c * k, (c + 1) * k)
       .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }))
       .map((e) => ((o.smooth ?? 'median') === 'median' ? median3x3(e) : e));
-    const seconds = lengths ? sampleLength(lengths, new Rng(`${seed}/length${c}`)) : null;
-    // at least one hop so the span has a frame; at most the clip
-    const span = seconds === null ? CLIP_SAMPLES : Math.max(DEFAULT_MEL.hop, Math.min(CLIP_SAMPLES, Math.round(seconds * SAMPLE_RATE)));
-    const frames = frameCount(span, DEFAULT_MEL);
-    const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence, firstStart: Math.min(30, frames >> 2) });
-    composeSeconds += (performance.now() - t1) / 1000;
+    const r = renderClip(events, o.layout === 'full' ? undefined : cfg.clipLengths?.[label], seed, c, o.griffinLimIterations);
+    clips.push(r.clip);
+    spectrograms.push(r.spec);
+    spans.push(r.span);
+    composeSeconds += r.composeSeconds;
+    vocoderSeconds += r.vocoderSeconds;
     if (o.onProgress) {
       await o.onProgress('compose', (c + 1) / n);
-      await o.onProgress('vocoder', c / n);
+      await o.onProgress('vocoder', (c + 1) / n);
     }
-    const t2 = performance.now();
-    const audio = logMelToAudio(spec, span, DEFAULT_MEL, { iterations: o.griffinLimIterations ?? 60, seed: c });
-    clips.push(cropOrPad(normalize(audio, { mode: 'peak', targetDb: -1 }), CLIP_SAMPLES, 'center'));
-    spectrograms.push(spec);
-    spans.push(span);
-    vocoderSeconds += (performance.now() - t2) / 1000;
-    if (o.onProgress) await o.onProgress('vocoder', (c + 1) / n);
   }
   return { clips, spectrograms, spans, timings: { flowSeconds, composeSeconds, vocoderSeconds } };
+}
+
+/**
+ * One clip from its events (log-mel, 4 kHz front end): a span drawn from the clip-length model
+ * `lengths` (the whole clip when undefined), the events laid out in it, mel inversion + Griffin–Lim,
+ * peak-normalised, centred in the 7.2-s clip on silence. Deterministic in (seed, c).
+ */
+export function renderClip(
+  events: readonly Spectrogram[],
+  lengths: readonly number[] | undefined,
+  seed: number | string,
+  c: number,
+  griffinLimIterations = 60,
+): { clip: Float32Array; spec: Spectrogram; span: number; composeSeconds: number; vocoderSeconds: number } {
+  const t1 = performance.now();
+  const silence = Math.log(DEFAULT_MEL.logFloor);
+  const seconds = lengths ? sampleLength(lengths, new Rng(`${seed}/length${c}`)) : null;
+  // at least one hop so the span has a frame; at most the clip
+  const span = seconds === null ? CLIP_SAMPLES : Math.max(DEFAULT_MEL.hop, Math.min(CLIP_SAMPLES, Math.round(seconds * SAMPLE_RATE)));
+  const frames = frameCount(span, DEFAULT_MEL);
+  const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence, firstStart: Math.min(30, frames >> 2) });
+  const t2 = performance.now();
+  const audio = logMelToAudio(spec, span, DEFAULT_MEL, { iterations: griffinLimIterations, seed: c });
+  const clip = cropOrPad(normalize(audio, { mode: 'peak', targetDb: -1 }), CLIP_SAMPLES, 'center');
+  return { clip, spec, span, composeSeconds: (t2 - t1) / 1000, vocoderSeconds: (performance.now() - t2) / 1000 };
 }
