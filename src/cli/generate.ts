@@ -8,7 +8,7 @@ import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
-   default generator (mel-flow):  [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
+   default generator (mel-flow):  [--model DIR] [--guidance 4] [--steps 10] [--temperature 1]
                                   [--layout data|full] [--smooth median|none]
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 npm run generate -- --class cat|dog --out FILE.wav      (no picture: the sound of a class)

@@ -10,7 +10,7 @@ import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
-   default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 2] [--steps 10] [--temperature 1]
+   default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 4] [--steps 10] [--temperature 1]
                                   [--layout data|full] [--smooth median|none]
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 Generates 7.2-s clips for a class (no picture needed) and writes them, one after another, to a 4 kHz WAV.`;

@@ -20,7 +20,12 @@ export interface FlowSamplingOptions {
   temperature: number;
 }
 
-export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 2, temperature: 1 };
+/**
+ * Defaults of the shipped generator. Guidance 4 was chosen among 1.5, 2, 3, 4, 5 by the FAD of
+ * generated clips against the generator's own *training* recordings (judge embedding, 32 clips per
+ * class, summed over cats and dogs: 158 / 116 / 75 / 63 / 69) — the held-out recordings played no part.
+ */
+export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 4, temperature: 1 };
 
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
 function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
