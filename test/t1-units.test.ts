@@ -55,7 +55,7 @@ import { cjsExport } from '../src/util/interop';
 import { InputError } from '../src/util/errors';
 import { Rng } from '../src/util/rng';
 import type { Backbone, RgbImage } from '../src/vision/backbone-model';
-import { ClassifierHead, type HeadConfig } from '../src/vision/head';
+import { ClassifierHead, featureStats, type HeadConfig } from '../src/vision/head';
 import { tempDir } from './helpers';
 import { CLASS_NAMES, predict, probDog, voteFrames } from '../src/vision/predict';
 
@@ -122,6 +122,7 @@ describe('vision: per-image prediction, batching, frame vote', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('bad-argument');
     expect((err as Error).message).toMatch(/fake-backbone-src/);
     expect((err as Error).message).toMatch(/this backbone is no ImageNet classifier; train a head first \(npm run train:classifier\)/);
   });
@@ -197,6 +198,12 @@ describe('vision: the head, exactly', () => {
     head.dispose();
   });
 
+  it('featureStats: one mean and one std per feature dimension, nothing more', () => {
+    const s = featureStats([Float32Array.of(1, 2), Float32Array.of(3, 6)]);
+    expect(s.mean).toEqual([2, 4]);
+    expect(s.std).toEqual([1, 2]);
+  });
+
   it('standardises features with the config mean and std before the weights', () => {
     const head = new ClassifierHead({ ...config, mean: [2, -1], std: [4, 0.5] });
     head.params.get('head.weight').assign(tf.tensor2d([[1], [1]]));
@@ -222,9 +229,17 @@ describe('resampler guards and channel mixing', () => {
     const x = Float32Array.of(1, 2, 3);
     expect(() => resample(x, 4000, 0)).toThrow('resample: sample rates must be positive (got 4000 → 0)');
     expect(() => resample(x, -1, 4000)).toThrow('resample: sample rates must be positive (got -1 → 4000)');
+    expect(() => resample(x, 0, 4000)).toThrow('resample: sample rates must be positive (got 0 → 4000)');
     expect(() => resample(x, Number.NaN, 4000)).toThrow(RangeError);
     expect(() => resample(x, 4000, Number.NaN)).toThrow(RangeError);
     expect(resample(new Float32Array(0), 16000, 4000)).toHaveLength(0);
+  });
+
+  it('the same rate in and out returns an exact copy (the low-pass filter is not run)', () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 2.9) + 0.5 * Math.cos(i * 3.1));
+    const y = resample(x, 16000, 16000);
+    expect(Array.from(y)).toEqual(Array.from(x));
+    expect(y).not.toBe(x);
   });
 
   it('is wave-resampler’s windowed sinc after its IIR low-pass (not its cubic default; its default filter type is that IIR low-pass)', () => {

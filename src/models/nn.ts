@@ -55,7 +55,7 @@ export class Params {
       if (init.kind === 'uniform') for (let i = 0; i < n; i++) values[i] = rng.range(-init.bound, init.bound);
       else for (let i = 0; i < n; i++) values[i] = init.std * rng.normal();
     }
-    // the variable copies its initial value: dispose that, or every parameter is held twice and survives dispose()
+    // tf.variable keeps a reference to its initial value's data: without this dispose, Params.dispose() never frees a parameter
     const initial = tf.tensor(values, shape);
     const v = tf.variable(initial, trainable, `${name}_${Params.uid++}`);
     initial.dispose();
