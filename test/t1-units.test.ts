@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { onnx } from 'onnx-proto';
 import * as waveResampler from 'wave-resampler';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -43,12 +44,13 @@ import { removeOrphanTemps } from '../src/checkpoint/orphans';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
+import { matMul, matMulT } from '../src/ops/matmul';
 import { DEFAULT_ADAM } from '../src/optim/adam';
 import { perplexityReport, teacherForcedLoss } from '../src/metrics/perplexity';
 import { encodeSources, IncrementalDecoder, PriorWeights } from '../src/sample/kv-cache';
 import { itemRng, sampleBottom, sampleFullRecompute, sampleTop, sampleWithCache } from '../src/sample/sampler';
 import { DEFAULT_SAMPLING, guide, pickToken } from '../src/sample/strategy';
-import { melStatsEmbedder, VGGISH_WINDOWS, windows } from '../src/metrics/embedders';
+import { loadOnnxEmbedder, melStatsEmbedder, VGGISH_WINDOWS, windows } from '../src/metrics/embedders';
 import { pca2 } from '../src/metrics/pca';
 import { fitLogistic, latentProbe, silhouette, standardize } from '../src/metrics/probe';
 import { cjsExport } from '../src/util/interop';
@@ -1331,5 +1333,229 @@ describe('STFT and mel, exactly', () => {
     const lm = logMelSpectrogram(x, c);
     const want = griffinLim(melToMagnitude({ ...lm, data: lm.data.map((v) => Math.exp(v)) }, c), c, 96, { iterations: 3, seed: 2 });
     expect(Array.from(logMelToAudio(lm, 96, c, { iterations: 3, seed: 2 }))).toEqual(Array.from(want));
+  });
+});
+
+describe('matrix products with explicit transposes (wasm) equal the plain ones (cpu)', () => {
+  const r = (shape: [number, number], seed: number) => {
+    const g = new Rng(seed);
+    return tf.tensor2d(
+      Float32Array.from({ length: shape[0] * shape[1] }, () => g.range(-1, 1)),
+      shape,
+    );
+  };
+  /** Value and both gradients of Σ w ⊙ f(a, b), as plain arrays. */
+  const run = () =>
+    tf.tidy(() => {
+      const a = r([3, 4], 1);
+      const b = r([4, 5], 2);
+      const bt = r([5, 4], 3);
+      const out: number[][] = [];
+      for (const [f, x, y, w] of [
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMul(p, q), a, b, r([3, 5], 4)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMul(p, q, true), a, bt, r([3, 5], 5)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, true, false), r([4, 3], 6), b, r([3, 5], 7)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, false, true), a, bt, r([3, 5], 8)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, true, true), r([4, 3], 9), bt, r([3, 5], 10)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q), a, b, r([3, 5], 11)],
+      ] as Array<[(p: tf.Tensor2D, q: tf.Tensor2D) => tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]>) {
+        out.push(Array.from(f(x, y).dataSync()));
+        const [gx, gy] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p as tf.Tensor2D, q as tf.Tensor2D), w)))([x, y]);
+        out.push(Array.from((gx as tf.Tensor).dataSync()), Array.from((gy as tf.Tensor).dataSync()));
+      }
+      return out;
+    });
+
+  it('values and gradients of matMul (transposeB or not) and matMulT (all four flags)', async () => {
+    const onCpu = run();
+    // the written-out product for the first case: (a·b)[0][0]
+    const a = r([3, 4], 1).arraySync();
+    const b = r([4, 5], 2).arraySync();
+    expect(onCpu[0]?.[0]).toBeCloseTo(
+      [0, 1, 2, 3].reduce((s, k) => s + (a[0]?.[k] as number) * (b[k]?.[0] as number), 0),
+      5,
+    );
+    await initBackend({ backend: 'wasm' });
+    try {
+      const onWasm = run();
+      expect(onWasm).toHaveLength(onCpu.length);
+      onWasm.forEach((arr, i) => arr.forEach((v, j) => expect(Math.abs(v - (onCpu[i]?.[j] as number)), `output ${i}, entry ${j}`).toBeLessThan(1e-5)));
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+});
+
+describe('B survivors: probe, embedders, codebook', () => {
+  it('fitLogistic: an untrained model (0 steps, z = 0) says 0 — the boundary itself is class 0', () => {
+    const p = fitLogistic([[1], [-1]], [1, 0], 0.01, 0, 0.5);
+    expect(p([0])).toBe(0);
+    expect(p([5])).toBe(0);
+  });
+
+  it('silhouette of a single point is NaN (one class), not 0', () => {
+    expect(silhouette([[3]], [1])).toBeNaN();
+  });
+
+  it('latentProbe: folds drawn by Rng("probe/<seed>") per class in label order, k-th shuffled index → fold k mod folds (written out)', () => {
+    const g = new Rng(8);
+    const x = Array.from({ length: 24 }, (_, i) => [g.normal() + (i % 2 ? 0.6 : -0.6), g.normal()]);
+    const labels = x.map((_, i) => i % 2);
+    const byHand = (seed: number): number => {
+      const z = standardize(x);
+      const rng = new Rng(`probe/${seed}`);
+      const foldOf: number[] = [];
+      for (const c of [0, 1]) {
+        const idx = rng.shuffle(labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0));
+        idx.forEach((i, k) => {
+          foldOf[i] = k % 5;
+        });
+      }
+      let correct = 0;
+      for (let f = 0; f < 5; f++) {
+        const tr = z.map((_, i) => i).filter((i) => foldOf[i] !== f);
+        const te = z.map((_, i) => i).filter((i) => foldOf[i] === f);
+        const p = fitLogistic(
+          tr.map((i) => z[i] as number[]),
+          tr.map((i) => labels[i] as number),
+        );
+        correct += te.filter((i) => p(z[i] as number[]) === labels[i]).length;
+      }
+      return correct / 24;
+    };
+    const acc = [0, 1, 2, 3].map((s) => latentProbe(x, labels, { seed: s }).probeAccuracy);
+    expect(acc).toEqual([0, 1, 2, 3].map(byHand));
+    expect(new Set(acc).size).toBeGreaterThan(1); // the folds matter for these overlapping classes
+    expect(latentProbe(x, labels).probeAccuracy).toBe(acc[0]); // no seed is seed 0
+  });
+
+  it('codebook: no EMA buffers without EMA; a search over exactly 8192 rows is one chunk', () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { size: 3, dim: 1, beta: 0.25, ema: null, restart: null, dataInit: false });
+    expect(p.names()).toEqual(['cb.embeddings']);
+    cb.embeddings.assign(tf.tensor2d([[0], [1], [2]]));
+    const rows = Array.from({ length: 8192 }, (_, i) => [(i % 7) / 3]);
+    const got = tf.tidy(() => Array.from(cb.nearest(tf.tensor2d(rows)).dataSync()));
+    expect(got).toHaveLength(8192);
+    expect(got.slice(0, 7)).toEqual([0, 0, 1, 1, 1, 2, 2]);
+    p.dispose();
+  });
+
+  it('codebook data init with fewer rows than codes: each copied entry gets its own jitter', async () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { size: 6, dim: 1, beta: 0.25, ema: null, restart: null, dataInit: true });
+    const flat = tf.tensor2d([[5], [6]]);
+    const codes = tf.tensor2d([[0, 0]], [1, 2], 'int32');
+    await cb.update(flat, codes, new Rng(4));
+    const e = Array.from(cb.embeddings.dataSync());
+    expect(new Set(e).size).toBe(6); // 6 codes from 2 rows: equal copies would coincide without per-entry jitter
+    tf.dispose([flat, codes]);
+    p.dispose();
+  });
+
+  it('codebook restart: a code whose usage equals the threshold is alive (strictly below is dead)', async () => {
+    const p = new Params(0);
+    const threshold = Math.fround(0.99); // usage after one unused step: 0.99·1 + 0.01·0 in float32
+    const cb = new Codebook(p, 'cb', { size: 2, dim: 1, beta: 0.25, ema: null, restart: { threshold }, dataInit: false });
+    const flat = tf.tensor2d([[0.5]]);
+    const codes = tf.tensor2d([[0]], [1, 1], 'int32');
+    expect(await cb.update(flat, codes, new Rng(1))).toEqual({ restarted: 0, initialized: false });
+    expect(p.get('cb.usage').dataSync()[1]).toBe(threshold);
+    tf.dispose([flat, codes]);
+    p.dispose();
+  });
+});
+
+/** A tiny ONNX network over log-mel windows [1, frames, mels] → the mean over frames [1, mels]. */
+function onnxMeanOverFrames(file: string): void {
+  const T = onnx.TensorProto.DataType.FLOAT;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'soundtrack-lab test',
+    graph: {
+      name: 'mean-over-frames',
+      input: [{ name: 'logmel', type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }, { dimParam: 't' }, { dimParam: 'm' }] } } } }],
+      output: [{ name: 'embedding', type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }, { dimParam: 'm' }] } } } }],
+      node: [
+        {
+          opType: 'ReduceMean',
+          input: ['logmel'],
+          output: ['embedding'],
+          attribute: [
+            { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+            { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+          ],
+        },
+      ],
+    },
+  });
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+}
+
+describe('ONNX embedder: log-mel input, output names, error codes', () => {
+  const dir = tempDir('t1-onnx-');
+  const hasOrt = async () => {
+    try {
+      const pkg = 'onnxruntime-node';
+      await import(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const colMeans = (m: { frames: number; bins: number; data: Float32Array }) =>
+    Array.from({ length: m.bins }, (_, b) => {
+      let s = 0;
+      for (let t = 0; t < m.frames; t++) s += m.data[t * m.bins + b] as number;
+      return s / m.frames;
+    });
+
+  it('log-mel windows of the given mel config (default: 64 bands up to the network’s Nyquist) reach the network', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const file = path.join(dir, 'mean.onnx');
+    onnxMeanOverFrames(file);
+    const clip = Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i * 0.8) + 0.3 * Math.sin(i * 2.3));
+    const mel = { ...DEFAULT_MEL, nMels: 16, nFft: 64, hop: 32 };
+    const w = { windowSeconds: 0.5, hopSeconds: 0.5 };
+    const emb = await loadOnnxEmbedder(file, { sampleRate: 4000, input: 'logmel', mel, windowing: w });
+    expect(emb.name).toBe('onnx:mean.onnx (logmel @ 4000 Hz, 0.5-s windows)');
+    const rows = await emb.embed([clip]);
+    const wins = windows(clip, 4000, w);
+    expect(rows).toHaveLength(2);
+    rows.forEach((r, k) => expect(Array.from(r)).toEqual(colMeans(logMelSpectrogram(wins[k] as Float32Array, mel)).map((v) => expect.closeTo(v, 4))));
+    // default mel config at the network's rate (8 kHz: resampled, 64 bands up to 4 kHz)
+    const def = await loadOnnxEmbedder(file, { sampleRate: 8000, input: 'logmel', windowing: w });
+    const up = resample(clip, 4000, 8000);
+    const d = await def.embed([clip]);
+    expect(d[0]).toHaveLength(64);
+    const want = colMeans(logMelSpectrogram(windows(up, 8000, w)[0] as Float32Array, { ...DEFAULT_MEL, sampleRate: 8000, fMax: 4000 }));
+    expect(Array.from(d[0] as Float32Array)).toEqual(want.map((v) => expect.closeTo(v, 3)));
+  });
+
+  it('an output the model does not have is an InputError naming it', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const file = path.join(dir, 'mean2.onnx');
+    onnxMeanOverFrames(file);
+    const emb = await loadOnnxEmbedder(file, { sampleRate: 4000, input: 'logmel', outputName: 'nope' });
+    const err = await emb.embed([new Float32Array(4000)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('bad-argument');
+    expect((err as Error).message).toBe(`${file}: the model has no output 'nope'`);
+  });
+
+  it('a missing model is not-found, a broken one decode-failed; the message names the file and the first line of the cause', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const missing = path.join(dir, 'nope.onnx');
+    const e1 = (await loadOnnxEmbedder(missing, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
+    expect(e1).toBeInstanceOf(InputError);
+    expect(e1.code).toBe('not-found');
+    expect(e1.message.startsWith(`${missing}: cannot load the ONNX model: `)).toBe(true);
+    expect(e1.message).not.toContain('\n');
+    const broken = path.join(dir, 'broken.onnx');
+    writeFileSync(broken, 'not a model');
+    const e2 = (await loadOnnxEmbedder(broken, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
+    expect(e2.code).toBe('decode-failed');
+    expect(e2.message.startsWith(`${broken}: cannot load the ONNX model: `)).toBe(true);
   });
 });
