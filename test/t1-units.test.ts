@@ -1552,6 +1552,7 @@ describe('ONNX embedder: log-mel input, output names, error codes', () => {
     expect(e1.code).toBe('not-found');
     expect(e1.message.startsWith(`${missing}: cannot load the ONNX model: `)).toBe(true);
     expect(e1.message).not.toContain('\n');
+    expect(e1.message.length).toBeGreaterThan(`${missing}: cannot load the ONNX model: `.length + 10); // the cause's first line follows
     const broken = path.join(dir, 'broken.onnx');
     writeFileSync(broken, 'not a model');
     const e2 = (await loadOnnxEmbedder(broken, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
