@@ -112,7 +112,9 @@ export function restoreParams(params: Params, weights: tf.NamedTensorMap, file: 
   }
   for (const info of params.info()) {
     const w = weights[info.name] as tf.Tensor;
-    params.get(info.name).assign(w.dtype === 'float32' ? w : tf.cast(w, 'float32'));
+    // a cast copy is released once the variable holds its data (it leaked one tensor per non-float weight)
+    if (w.dtype === 'float32') params.get(info.name).assign(w);
+    else tf.tidy(() => params.get(info.name).assign(tf.cast(w, 'float32')));
   }
   tf.dispose(Object.values(weights));
 }

@@ -55,7 +55,10 @@ export class Params {
       if (init.kind === 'uniform') for (let i = 0; i < n; i++) values[i] = rng.range(-init.bound, init.bound);
       else for (let i = 0; i < n; i++) values[i] = init.std * rng.normal();
     }
-    const v = tf.variable(tf.tensor(values, shape), trainable, `${name}_${Params.uid++}`);
+    // tf.variable keeps a reference to its initial value's data: without this dispose, Params.dispose() never frees a parameter
+    const initial = tf.tensor(values, shape);
+    const v = tf.variable(initial, trainable, `${name}_${Params.uid++}`);
+    initial.dispose();
     this.vars.set(name, v);
     if (trainable) this.trainableSet.add(name);
     return v;

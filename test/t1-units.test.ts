@@ -1,0 +1,1562 @@
+/**
+ * Exact checks of the core pieces measured by the mutation run (docs/mutation.md), written against
+ * values computed here by hand: the vision vote and head, the resampler's guards and mixing, and the
+ * other groups' survivors. Fast: no training runs, no files beyond a temp folder.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { onnx } from 'onnx-proto';
+import * as waveResampler from 'wave-resampler';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MEL,
+  frameCount,
+  griffinLim,
+  hann,
+  hzToMel,
+  istft,
+  logMelSpectrogram,
+  logMelToAudio,
+  magnitude,
+  melCenters,
+  melFilterbank,
+  melSpectrogram,
+  melToHz,
+  melToMagnitude,
+  spectralConvergence,
+  stft,
+} from '../src/audio/mel';
+import { mixToMono, resample } from '../src/audio/resample';
+import { initBackend } from '../src/backend/index';
+import { CheckpointError, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
+import { assertFiniteWeights } from '../src/checkpoint/finite-weights';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  checkMeta,
+  decodeCheckpointWeights,
+  manifestBytes,
+  manifestGroup,
+  restoreParams,
+} from '../src/checkpoint/format';
+import { removeOrphanTemps } from '../src/checkpoint/orphans';
+import { Codebook } from '../src/models/codebook';
+import { Params } from '../src/models/nn';
+import { Prior, type PriorConfig } from '../src/models/prior';
+import { matMul, matMulT } from '../src/ops/matmul';
+import { DEFAULT_ADAM } from '../src/optim/adam';
+import { perplexityReport, teacherForcedLoss } from '../src/metrics/perplexity';
+import { encodeSources, IncrementalDecoder, PriorWeights } from '../src/sample/kv-cache';
+import { itemRng, sampleBottom, sampleFullRecompute, sampleTop, sampleWithCache } from '../src/sample/sampler';
+import { DEFAULT_SAMPLING, guide, pickToken } from '../src/sample/strategy';
+import { loadOnnxEmbedder, melStatsEmbedder, VGGISH_WINDOWS, windows } from '../src/metrics/embedders';
+import { pca2 } from '../src/metrics/pca';
+import { fitLogistic, latentProbe, silhouette, standardize } from '../src/metrics/probe';
+import { cjsExport } from '../src/util/interop';
+import { InputError } from '../src/util/errors';
+import { Rng } from '../src/util/rng';
+import type { Backbone, RgbImage } from '../src/vision/backbone-model';
+import { ClassifierHead, featureStats, type HeadConfig } from '../src/vision/head';
+import { tempDir } from './helpers';
+import { CLASS_NAMES, predict, probDog, voteFrames } from '../src/vision/predict';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+});
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+describe('vision: per-image prediction, batching, frame vote', () => {
+  it('predict: dog when P(dog) ≥ 0.5, probability of the predicted class', () => {
+    expect(CLASS_NAMES).toEqual(['cat', 'dog']);
+    expect(predict(0.3)).toEqual({ label: 0, className: 'cat', probability: 0.7, pDog: 0.3 });
+    expect(predict(0.5)).toEqual({ label: 1, className: 'dog', probability: 0.5, pDog: 0.5 });
+    expect(predict(0.8)).toEqual({ label: 1, className: 'dog', probability: 0.8, pDog: 0.8 });
+    expect(predict(0)).toEqual({ label: 0, className: 'cat', probability: 1, pDog: 0 });
+  });
+
+  /** A backbone that records the batch sizes it is asked for; feature / zero-shot value = the image's first pixel. */
+  const fakeBackbone = (zeroShot: boolean) => {
+    const calls: { features: number[]; zeroShot: number[] } = { features: [], zeroShot: [] };
+    const backbone = {
+      spec: { source: 'fake-backbone-src' },
+      features(part: readonly RgbImage[]) {
+        calls.features.push(part.length);
+        return part.map((im) => Float32Array.of(im.data[0] as number));
+      },
+      zeroShotDog(part: readonly RgbImage[]) {
+        calls.zeroShot.push(part.length);
+        return zeroShot ? part.map((im) => 1 - (im.data[0] as number)) : null;
+      },
+    } as unknown as Backbone;
+    return { backbone, calls };
+  };
+  const fakeHead = { probDog: (f: readonly Float32Array[]) => f.map((v) => (v[0] as number) / 2) } as unknown as ClassifierHead;
+  const images = (n: number): RgbImage[] => Array.from({ length: n }, (_, i) => ({ data: Float32Array.of(i / 100), width: 1, height: 1 }));
+
+  it('probDog: the head on the backbone features, 16 images at a time, in order', () => {
+    const { backbone, calls } = fakeBackbone(true);
+    const p = probDog(backbone, fakeHead, images(33));
+    expect(calls.features).toEqual([16, 16, 1]);
+    expect(calls.zeroShot).toEqual([]);
+    expect(p).toHaveLength(33);
+    p.forEach((v, i) => expect(v).toBeCloseTo(i / 200, 6));
+    const exact = fakeBackbone(true);
+    expect(probDog(exact.backbone, fakeHead, images(16))).toHaveLength(16);
+    expect(exact.calls.features).toEqual([16]);
+    const none = fakeBackbone(true);
+    expect(probDog(none.backbone, fakeHead, [])).toEqual([]);
+    expect(none.calls.features).toEqual([]);
+  });
+
+  it('probDog without a head: the zero-shot ImageNet vote, 16 at a time; a backbone without one is an InputError', () => {
+    const { backbone, calls } = fakeBackbone(true);
+    const p = probDog(backbone, null, images(17));
+    expect(calls.zeroShot).toEqual([16, 1]);
+    expect(calls.features).toEqual([]);
+    p.forEach((v, i) => expect(v).toBeCloseTo(1 - i / 100, 6));
+    const plain = fakeBackbone(false);
+    let err: unknown;
+    try {
+      probDog(plain.backbone, null, images(2));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('bad-argument');
+    expect((err as Error).message).toMatch(/fake-backbone-src/);
+    expect((err as Error).message).toMatch(/this backbone is no ImageNet classifier; train a head first \(npm run train:classifier\)/);
+  });
+
+  it('voteFrames: the video label and its probability, each frame with its time and prediction, the agreement', () => {
+    const r = voteFrames([0.2, 0.9, 0.7], [0, 1.5]);
+    expect(r).toEqual({
+      label: 1,
+      className: 'dog',
+      probability: expect.closeTo(0.6, 10),
+      pDog: expect.closeTo(0.6, 10),
+      vote: 'median',
+      frames: [
+        { time: 0, label: 0, className: 'cat', probability: expect.closeTo(0.8, 10), pDog: 0.2 },
+        { time: 1.5, label: 1, className: 'dog', probability: 0.9, pDog: 0.9 },
+        { time: 2, label: 1, className: 'dog', probability: 0.7, pDog: 0.7 }, // no time given: the frame index
+      ],
+      agreement: 2 / 3,
+    });
+    const cat = voteFrames([0.1, 0.2, 0.9], [3, 4, 5]);
+    expect(cat.label).toBe(0);
+    expect(cat.className).toBe('cat');
+    expect(cat.probability).toBeCloseTo(0.6, 10); // 1 − mean P(dog) 0.4
+    expect(cat.pDog).toBeCloseTo(0.4, 10);
+    expect(cat.agreement).toBeCloseTo(2 / 3, 10);
+    expect(cat.frames.map((f) => f.time)).toEqual([3, 4, 5]);
+    // the mean vote is handed through: 5 unsure cats and 3 sure dogs → dog by the mean, 3 of 8 frames agree
+    const mean = voteFrames([0.45, 0.45, 0.45, 0.45, 0.45, 0.95, 0.95, 0.95], [], 'mean');
+    expect(mean.vote).toBe('mean');
+    expect(mean.label).toBe(1);
+    expect(mean.agreement).toBe(3 / 8);
+  });
+});
+
+describe('vision: the head, exactly', () => {
+  const config: HeadConfig = {
+    format: 'soundtrack-lab/classifier-head',
+    version: 1,
+    backbone: { name: 'test', source: 'none', format: 'layers-model', inputSize: 1 } as unknown as HeadConfig['backbone'],
+    featureDim: 2,
+    mean: [0, 0],
+    std: [1, 1],
+    classes: ['cat', 'dog'],
+    l2: 0.5,
+  };
+  const feats = [
+    [1, 0],
+    [0, 2],
+    [-1, -1],
+  ].map((r) => Float32Array.from(r));
+  const labels = [1, 0, 1];
+
+  it('training loss = mean binary cross-entropy + l2·‖w‖²; one Adam step moves each weight by the learning rate against its gradient', () => {
+    const head = new ClassifierHead(config);
+    const w = [1, -2];
+    const b = 0.3;
+    head.params.get('head.weight').assign(tf.tensor2d([[w[0] as number], [w[1] as number]]));
+    head.params.get('head.bias').assign(tf.tensor1d([b]));
+    const z = feats.map((f) => (f[0] as number) * (w[0] as number) + (f[1] as number) * (w[1] as number) + b);
+    const bce = z.reduce((a, zi, i) => a - (labels[i] ? Math.log(sigmoid(zi)) : Math.log(1 - sigmoid(zi))), 0) / z.length;
+    const losses = head.train(feats, labels, { steps: 1, learningRate: 0.01 });
+    expect(losses).toHaveLength(1);
+    expect(losses[0]).toBeCloseTo(bce + 0.5 * (1 + 4), 5);
+    // gradients: ∂/∂w_k = mean((σ(z) − y)·x_k) + 2·l2·w_k, ∂/∂b = mean(σ(z) − y); Adam's first step is −lr·sign(g)
+    const err = z.map((zi, i) => sigmoid(zi) - (labels[i] as number));
+    const gw = [0, 1].map((k) => err.reduce((a, e, i) => a + e * (feats[i]?.[k] as number), 0) / 3 + 2 * 0.5 * (w[k] as number));
+    const gb = err.reduce((a, e) => a + e, 0) / 3;
+    const wNew = Array.from(head.params.get('head.weight').dataSync());
+    const bNew = head.params.get('head.bias').dataSync()[0] as number;
+    expect(wNew[0]).toBeCloseTo((w[0] as number) - 0.01 * Math.sign(gw[0] as number), 5);
+    expect(wNew[1]).toBeCloseTo((w[1] as number) - 0.01 * Math.sign(gw[1] as number), 5);
+    expect(bNew).toBeCloseTo(b - 0.01 * Math.sign(gb), 5);
+    head.dispose();
+  });
+
+  it('featureStats: one mean and one std per feature dimension, nothing more', () => {
+    const s = featureStats([Float32Array.of(1, 2), Float32Array.of(3, 6)]);
+    expect(s.mean).toEqual([2, 4]);
+    expect(s.std).toEqual([1, 2]);
+  });
+
+  it('standardises features with the config mean and std before the weights', () => {
+    const head = new ClassifierHead({ ...config, mean: [2, -1], std: [4, 0.5] });
+    head.params.get('head.weight').assign(tf.tensor2d([[1], [1]]));
+    // (6 − 2)/4 + (0 + 1)/0.5 = 1 + 2 = 3
+    expect(head.probDog([Float32Array.from([6, 0])])[0]).toBeCloseTo(sigmoid(3), 6);
+    head.dispose();
+  });
+
+  it('train and probDog leave no tensors behind; dispose frees the two parameters', () => {
+    const head = new ClassifierHead(config);
+    head.train(feats, labels, { steps: 1, learningRate: 0.1 }); // the first run may create backend constants once
+    const before = tf.memory().numTensors;
+    head.train(feats, labels, { steps: 3, learningRate: 0.1 });
+    head.probDog(feats);
+    expect(tf.memory().numTensors).toBe(before);
+    head.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2);
+  });
+});
+
+describe('resampler guards and channel mixing', () => {
+  it('both rates must be positive numbers; the error names them', () => {
+    const x = Float32Array.of(1, 2, 3);
+    expect(() => resample(x, 4000, 0)).toThrow('resample: sample rates must be positive (got 4000 → 0)');
+    expect(() => resample(x, -1, 4000)).toThrow('resample: sample rates must be positive (got -1 → 4000)');
+    expect(() => resample(x, 0, 4000)).toThrow('resample: sample rates must be positive (got 0 → 4000)');
+    expect(() => resample(x, Number.NaN, 4000)).toThrow(RangeError);
+    expect(() => resample(x, 4000, Number.NaN)).toThrow(RangeError);
+    expect(resample(new Float32Array(0), 16000, 4000)).toHaveLength(0);
+  });
+
+  it('the same rate in and out returns an exact copy (the low-pass filter is not run)', () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 2.9) + 0.5 * Math.cos(i * 3.1));
+    const y = resample(x, 16000, 16000);
+    expect(Array.from(y)).toEqual(Array.from(x));
+    expect(y).not.toBe(x);
+  });
+
+  it('is wave-resampler’s windowed sinc after its IIR low-pass (not its cubic default; its default filter type is that IIR low-pass)', () => {
+    type ResampleFn = (s: ArrayLike<number>, from: number, to: number, d?: object) => ArrayLike<number>;
+    const impl = cjsExport<ResampleFn>(waveResampler, 'resample');
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 0.7) + 0.3 * Math.cos(i * 2.1));
+    const want = Float32Array.from(impl(Float64Array.from(x), 16000, 4000, { method: 'sinc', LPF: true, LPFType: 'IIR' }));
+    const got = resample(x, 16000, 4000);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    const cubic = Float32Array.from(impl(Float64Array.from(x), 16000, 4000, { LPF: true, LPFType: 'IIR' }));
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+    expect(maxDiff(got, cubic)).toBeGreaterThan(1e-3);
+  });
+
+  it('mixToMono: nothing → empty, one channel → a copy, several → the mean over the shortest length', () => {
+    expect(mixToMono([])).toHaveLength(0);
+    const one = Float32Array.of(1, -2, 3);
+    const copy = mixToMono([one]);
+    expect(Array.from(copy)).toEqual([1, -2, 3]);
+    expect(copy).not.toBe(one);
+    const m = mixToMono([Float32Array.of(3, 6, 9, 100), Float32Array.of(0, 3, 0), Float32Array.of(0, 0, 3, 100)]);
+    expect(Array.from(m)).toEqual([1, 3, 4]);
+  });
+});
+
+describe('latent probe, exactly', () => {
+  it('standardize: per-column mean 0 and population std 1; a constant column becomes 0', () => {
+    const z = standardize([
+      [1, 10, 7],
+      [3, 10, 7],
+      [5, 40, 7],
+    ]);
+    const sd0 = Math.sqrt(8 / 3);
+    const sd1 = Math.sqrt(200);
+    const want = [
+      [-2 / sd0, -10 / sd1, 0],
+      [0, -10 / sd1, 0],
+      [2 / sd0, 20 / sd1, 0],
+    ];
+    z.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(want[i]?.[j] as number, 10)));
+  });
+
+  it('silhouette: (b − a)/max(a, b) per point, averaged; a singleton scores 0; one class is NaN', () => {
+    // class 0 at 0 and 1, class 1 at 4 and 6 (1-D)
+    const x = [[0], [1], [4], [6]];
+    const s = [(5 - 1) / 5, (4 - 1) / 4, (3.5 - 2) / 3.5, (5.5 - 2) / 5.5];
+    expect(silhouette(x, [0, 0, 1, 1])).toBeCloseTo(s.reduce((a, v) => a + v, 0) / 4, 10);
+    // the nearest other class counts (three classes): point 0 at 0 has a = 1, b = min(mean to {4}, mean to {10, 12}) = 4
+    const three = silhouette([[0], [1], [4], [10], [12]], [0, 0, 1, 2, 2]);
+    const pts = [
+      (4 - 1) / 4, // 0: a 1, b min(4, 11)
+      (3 - 1) / 3, // 1: a 1, b min(3, 10)
+      0, // 4: singleton
+      (6 - 2) / 6, // 10: a 2, b min(6, 9.5)
+      (8 - 2) / 8, // 12: a 2, b min(8, 11.5)
+    ];
+    expect(three).toBeCloseTo(pts.reduce((a, v) => a + v, 0) / 5, 10);
+    expect(silhouette([[0], [4], [6]], [0, 1, 1])).toBeCloseTo((0 + 2 / 4 + 4 / 6) / 3, 10);
+    expect(silhouette([[0], [1]], [1, 1])).toBeNaN();
+    // distances are Euclidean over all dimensions: (0,0),(0,1) vs (3,4),(3,5)
+    const a = 1;
+    const b0 = (5 + Math.hypot(3, 5)) / 2;
+    const b1 = (Math.hypot(3, 3) + Math.hypot(3, 4)) / 2;
+    const b2 = (5 + Math.hypot(3, 3)) / 2;
+    const b3 = (Math.hypot(3, 5) + Math.hypot(3, 4)) / 2;
+    const want2 = ((b0 - a) / b0 + (b1 - a) / b1 + (b2 - a) / b2 + (b3 - a) / b3) / 4;
+    expect(
+      silhouette(
+        [
+          [0, 0],
+          [0, 1],
+          [3, 4],
+          [3, 5],
+        ],
+        [0, 0, 1, 1],
+      ),
+    ).toBeCloseTo(want2, 10);
+  });
+
+  /** The same gradient descent, written out for one feature: returns (w, b). */
+  const logistic1d = (x: number[], y: number[], l2: number, steps: number, lr: number): [number, number] => {
+    let w = 0;
+    let b = 0;
+    for (let s = 0; s < steps; s++) {
+      let gw = 0;
+      let gb = 0;
+      for (let i = 0; i < x.length; i++) {
+        const e = 1 / (1 + Math.exp(-(w * (x[i] as number) + b))) - (y[i] as number);
+        gw += (e * (x[i] as number)) / x.length;
+        gb += e / x.length;
+      }
+      w -= lr * (gw + l2 * w);
+      b -= lr * gb;
+    }
+    return [w, b];
+  };
+
+  it('fitLogistic: L2-regularised gradient descent; the decision boundary −b/w matches the written-out steps', () => {
+    const x = [-2, -1, -0.5, 0.3, 1, 2.5];
+    const y = [0, 0, 1, 0, 1, 1];
+    for (const [l2, steps, lr] of [
+      [1e-2, 300, 0.5],
+      [0.3, 20, 0.2],
+      [0, 1, 0.5],
+    ] as const) {
+      const predict =
+        l2 === 1e-2
+          ? fitLogistic(
+              x.map((v) => [v]),
+              y,
+            )
+          : fitLogistic(
+              x.map((v) => [v]),
+              y,
+              l2,
+              steps,
+              lr,
+            );
+      const [w, b] = logistic1d(x, y, l2, steps, lr);
+      expect(w).toBeGreaterThan(0);
+      const edge = -b / w;
+      expect(predict([edge + 1e-3])).toBe(1);
+      expect(predict([edge - 1e-3])).toBe(0);
+    }
+    // two features: the second one decides
+    const p2 = fitLogistic(
+      [
+        [0, -1],
+        [0, -2],
+        [0, 1],
+        [0, 2],
+      ],
+      [0, 0, 1, 1],
+    );
+    expect(p2([0, 0.5])).toBe(1);
+    expect(p2([0, -0.5])).toBe(0);
+  });
+
+  it('latentProbe: stratified folds (at most the smaller class size), a fold whose training part lacks a class scores nothing, majority baseline', () => {
+    expect(() => latentProbe([[1], [2], [3], [4]], [0, 1, 0])).toThrow('latentProbe: one label per feature row');
+    expect(() => latentProbe([[1], [2], [3]], [0, 1, 0])).toThrow('latentProbe needs at least 4 examples, got 3');
+    // 3 cats / 7 dogs, separable: folds = min(5, 3, 7) = 3
+    const x = [...[-3, -2.5, -2].map((v) => [v, 0.1 * v]), ...[2, 2.2, 2.4, 2.6, 2.8, 3, 3.2].map((v) => [v, -0.1 * v])];
+    const labels = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
+    const r = latentProbe(x, labels);
+    expect(r.folds).toBe(3);
+    expect(r.n).toBe(10);
+    expect(r.majorityBaseline).toBeCloseTo(0.7, 10);
+    expect(r.probeAccuracy).toBe(1);
+    expect(r.pca).toHaveLength(10);
+    expect(r.silhouette).toBeCloseTo(silhouette(standardize(x), labels), 10);
+    const ref = pca2(standardize(x)); // the PCA of the standardised features
+    expect(r.explained).toEqual(ref.explained);
+    expect(r.pca).toEqual(ref.points);
+    expect(latentProbe(x, labels, { folds: 2 }).folds).toBe(2);
+    // one dog: 2 folds; the fold that holds the dog trains on cats only and is skipped, so its 2 cats count
+    // as wrong; the other fold (2 cats tested) is right → 2 of 5
+    const one = latentProbe(
+      [
+        [-1, 0],
+        [-1.2, 0.1],
+        [-0.8, -0.1],
+        [-1.1, 0.05],
+        [5, 0],
+      ],
+      [0, 0, 0, 0, 1],
+    );
+    expect(one.folds).toBe(2);
+    expect(one.probeAccuracy).toBeCloseTo(2 / 5, 10);
+    expect(one.majorityBaseline).toBeCloseTo(0.8, 10);
+    // a majority of ones counts too
+    expect(
+      latentProbe(
+        [
+          [1, 0],
+          [2, 1],
+          [3, 0],
+          [4, 1],
+        ],
+        [1, 1, 1, 0],
+      ).majorityBaseline,
+    ).toBe(0.75);
+  });
+});
+
+describe('FAD embedders: windows and the built-in mel statistics', () => {
+  const w = { windowSeconds: 0.01, hopSeconds: 0.005 }; // at 1 kHz: 10 samples, hop 5
+  it('windows: full windows every hop (the last partial one dropped); a short clip is one zero-padded window', () => {
+    const clip = Float32Array.from({ length: 27 }, (_, i) => i);
+    const ws = windows(clip, 1000, w);
+    expect(ws.map((v) => Array.from(v))).toEqual([0, 5, 10, 15].map((s) => Array.from({ length: 10 }, (_, i) => s + i)));
+    // exactly one window long: itself, as a copy padded to the window
+    const exact = Float32Array.from({ length: 10 }, (_, i) => i + 1);
+    const one = windows(exact, 1000, w);
+    expect(one).toHaveLength(1);
+    expect(Array.from(one[0] as Float32Array)).toEqual(Array.from(exact));
+    const short = windows(Float32Array.of(1, 2, 3), 1000, w);
+    expect(short).toHaveLength(1);
+    expect(Array.from(short[0] as Float32Array)).toEqual([1, 2, 3, 0, 0, 0, 0, 0, 0, 0]);
+    // one hop longer than a window: two
+    expect(windows(new Float32Array(15), 1000, w)).toHaveLength(2);
+    expect(windows(new Float32Array(14), 1000, w)).toHaveLength(1);
+    // rounding of seconds to samples
+    expect(windows(new Float32Array(4000), 4000, VGGISH_WINDOWS).map((v) => v.length)).toEqual([3840]);
+    expect(windows(new Float32Array(3840 + 1920), 4000, VGGISH_WINDOWS)).toHaveLength(2);
+  });
+
+  it('mel-stats-v1: per 0.96-s window, the mean and the population std of each of 32 log-mel bands', async () => {
+    const rng = new Rng(5);
+    const clip = Float32Array.from({ length: 3840 + 1920 + 100 }, (_, i) => 0.3 * Math.sin(i * 0.9) + 0.1 * rng.range(-1, 1));
+    const e = await melStatsEmbedder.embed([clip, clip.subarray(0, 2000)]);
+    expect(e).toHaveLength(3); // 2 windows + 1 padded
+    expect(melStatsEmbedder.name).toMatch(/^mel-stats-v1/);
+    const wins = windows(clip, 4000, VGGISH_WINDOWS);
+    wins.push(windows(clip.subarray(0, 2000), 4000, VGGISH_WINDOWS)[0] as Float32Array);
+    wins.forEach((win, k) => {
+      const m = logMelSpectrogram(win, { ...DEFAULT_MEL, nMels: 32 });
+      expect(e[k]).toHaveLength(64);
+      for (const b of [0, 7, 31]) {
+        const col = Array.from({ length: m.frames }, (_, t) => m.data[t * 32 + b] as number);
+        const mean = col.reduce((a, v) => a + v, 0) / col.length;
+        const sd = Math.sqrt(col.reduce((a, v) => a + (v - mean) ** 2, 0) / col.length);
+        expect(e[k]?.[b]).toBeCloseTo(mean, 4);
+        expect(e[k]?.[32 + b]).toBeCloseTo(sd, 3);
+      }
+    });
+    // a constant band has std 0, never NaN (round-off below zero is clamped)
+    const silent = await melStatsEmbedder.embed([new Float32Array(3840)]);
+    expect(Array.from((silent[0] as Float32Array).subarray(32)).every((v) => v === 0)).toBe(true);
+    expect(silent[0]?.[0]).toBeCloseTo(Math.log(1e-5), 4);
+  });
+});
+
+describe('codebook: updates, exactly', () => {
+  const base = { size: 3, dim: 1, beta: 0.25, ema: null, restart: null, dataInit: false };
+  const read = (t: tf.Tensor) => Array.from(t.dataSync());
+
+  it('the codebook is trainable only without EMA; the EMA sums start at the codebook, the counts at 1', () => {
+    const p = new Params(0);
+    new Codebook(p, 'cb', base);
+    expect([...p.trainable().keys()]).toEqual(['cb.embeddings']);
+    const q = new Params(0);
+    const ema = new Codebook(q, 'cb', { ...base, ema: { decay: 0.5, epsilon: 0.1 } });
+    expect([...q.trainable().keys()]).toEqual([]);
+    expect(read(q.get('cb.ema_sum'))).toEqual(read(ema.embeddings));
+    expect(read(q.get('cb.ema_count'))).toEqual([1, 1, 1]);
+    // U(±1/K) initialisation, not all equal
+    const e = read(ema.embeddings);
+    expect(e.every((v) => Math.abs(v) <= 1 / 3)).toBe(true);
+    expect(new Set(e).size).toBe(3);
+    p.dispose();
+    q.dispose();
+  });
+
+  it('nearest code in chunks of 8192 rows equals a brute-force search over 8200 rows', () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { ...base, size: 4, dim: 2 });
+    const codes = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [-1, -1],
+    ];
+    cb.embeddings.assign(tf.tensor2d(codes));
+    const rng = new Rng(9);
+    const rows = Array.from({ length: 8200 }, () => [rng.range(-1.5, 1.5), rng.range(-1.5, 1.5)]);
+    const got = tf.tidy(() => read(cb.nearest(tf.tensor2d(rows))));
+    const want = rows.map((r) => {
+      const d = codes.map((c) => ((r[0] as number) - (c[0] as number)) ** 2 + ((r[1] as number) - (c[1] as number)) ** 2);
+      return d.indexOf(Math.min(...d));
+    });
+    expect(got).toHaveLength(8200);
+    expect(got).toEqual(want);
+    p.dispose();
+  });
+
+  it('EMA update: decayed counts and sums, Laplace-smoothed counts, codebook = sums / counts; the codebook loss is 0', async () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { ...base, size: 2, ema: { decay: 0.5, epsilon: 0.1 } });
+    cb.embeddings.assign(tf.tensor2d([[0], [10]]));
+    p.get('cb.ema_sum').assign(tf.tensor2d([[0], [10]]));
+    const flat = tf.tensor2d([[1], [2], [9]]);
+    const codes = tf.tensor2d([[0, 0, 1]], [1, 3], 'int32');
+    const q = tf.tidy(() => cb.quantize(tf.tensor3d([[[1], [2], [9]]])).codebookLoss.dataSync()[0]);
+    expect(q).toBe(0);
+    const r = await cb.update(flat, codes, new Rng(1));
+    expect(r).toEqual({ restarted: 0, initialized: false });
+    // counts 2, 1 → 0.5·1 + 0.5·(2, 1) = (1.5, 1); sums 0.5·(0, 10) + 0.5·(3, 9) = (1.5, 9.5)
+    const count = read(p.get('cb.ema_count'));
+    expect(count[0]).toBeCloseTo(1.5, 6);
+    expect(count[1]).toBeCloseTo(1, 6);
+    const sum = read(p.get('cb.ema_sum'));
+    expect(sum[0]).toBeCloseTo(1.5, 6);
+    expect(sum[1]).toBeCloseTo(9.5, 6);
+    // smoothed = (count + ε) / (total + Kε) · total, total 2.5
+    const sm = [1.6 / 2.7, 1.1 / 2.7].map((v) => v * 2.5);
+    const e = read(cb.embeddings);
+    expect(e[0]).toBeCloseTo(1.5 / (sm[0] as number), 5);
+    expect(e[1]).toBeCloseTo(9.5 / (sm[1] as number), 5);
+    tf.dispose([flat, codes]);
+    p.dispose();
+  });
+
+  it('data init: the first update copies random encoder rows (exactly, when there are at least K rows); later updates do not', async () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { ...base, size: 3, dataInit: true, ema: { decay: 0.9, epsilon: 1e-5 } });
+    const flat = tf.tensor2d([[5], [6], [7]]);
+    const codes = tf.tensor2d([[0, 0, 0]], [1, 3], 'int32');
+    const pick = new Rng(4);
+    const rows = [pick.int(3), pick.int(3), pick.int(3)];
+    const r = await cb.update(flat, codes, new Rng(4));
+    expect(r).toEqual({ restarted: 0, initialized: true });
+    expect(read(cb.embeddings)).toEqual(rows.map((i) => 5 + i));
+    expect(read(p.get('cb.ema_sum'))).toEqual(rows.map((i) => 5 + i));
+    expect(read(p.get('cb.ema_count'))).toEqual([1, 1, 1]);
+    expect(read(p.get('cb.initialized'))).toEqual([1]);
+    const again = await cb.update(flat, codes, new Rng(4));
+    expect(again.initialized).toBe(false);
+    // fewer rows than codes: the copies get a small jitter (σ 1e-3), so no two codes coincide
+    const q = new Params(0);
+    const small = new Codebook(q, 'cb', { ...base, size: 3, dataInit: true });
+    const two = tf.tensor2d([[5], [6]]);
+    await small.update(two, tf.tensor2d([[0, 0]], [1, 2], 'int32'), new Rng(4));
+    const e = read(small.embeddings);
+    expect(e.every((v) => Math.min(Math.abs(v - 5), Math.abs(v - 6)) < 0.01)).toBe(true);
+    expect(e.every((v) => v !== 5 && v !== 6)).toBe(true);
+    tf.dispose([flat, codes, two]);
+    p.dispose();
+    q.dispose();
+  });
+
+  it('dead-code restart: usage = 0.99·usage + 0.01·count; codes below the threshold take random encoder rows and usage threshold/0.9', async () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { ...base, size: 3, restart: { threshold: 0.995 }, ema: { decay: 0.5, epsilon: 0.1 } });
+    cb.embeddings.assign(tf.tensor2d([[0], [1], [2]]));
+    p.get('cb.ema_sum').assign(tf.tensor2d([[0], [1], [2]]));
+    const flat = tf.tensor2d([[0.1], [0.2], [1.1]]);
+    const codes = tf.tensor2d([[0, 0, 1]], [1, 3], 'int32');
+    const pick = new Rng(2);
+    const row = pick.int(3);
+    const r = await cb.update(flat, codes, new Rng(2));
+    // usage (1.01, 1.0, 0.99): only code 2 is below 0.995
+    expect(r).toEqual({ restarted: 1, initialized: false });
+    const usage = read(p.get('cb.usage'));
+    expect(usage[0]).toBeCloseTo(1.01, 6);
+    expect(usage[1]).toBeCloseTo(1.0, 6);
+    expect(usage[2]).toBeCloseTo(0.995 / 0.9, 6);
+    const e = read(cb.embeddings);
+    expect(e[2]).toBeCloseTo([0.1, 0.2, 1.1][row] as number, 6);
+    expect(read(p.get('cb.ema_sum'))[2]).toBeCloseTo([0.1, 0.2, 1.1][row] as number, 6);
+    expect(read(p.get('cb.ema_count'))[2]).toBe(1);
+    // nothing below the threshold: nothing restarted
+    const q = new Params(0);
+    const live = new Codebook(q, 'cb', { ...base, size: 2, restart: { threshold: 0.5 } });
+    const before = read(live.embeddings);
+    expect(await live.update(flat, tf.tensor2d([[0, 1, 1]], [1, 3], 'int32'), new Rng(2))).toEqual({ restarted: 0, initialized: false });
+    expect(read(live.embeddings)).toEqual(before);
+    expect(read(q.get('cb.usage'))[1]).toBeCloseTo(0.99 + 0.02, 6);
+    tf.dispose([flat, codes]);
+    p.dispose();
+    q.dispose();
+  });
+});
+
+describe('perplexity of a prior', () => {
+  const cfg: PriorConfig = {
+    format: 'soundtrack-lab/prior',
+    version: 1,
+    level: 'top',
+    preset: 'test',
+    codes: 8,
+    classes: 2,
+    dModel: 8,
+    heads: 2,
+    encoderLayers: 1,
+    decoderLayers: 1,
+    feedForward: 12,
+    dropout: 0,
+    sourceLength: 1,
+    targetLength: 6,
+    attentionChunk: 4,
+    windows: { encoder: null, self: null, cross: null },
+    seed: 7,
+  };
+  const rows = (prior: Prior) => {
+    const rng = new Rng(3);
+    const sources = [0, 1, 0, 1, 1].map((c) => Int32Array.of(prior.vocab.classToken(c)));
+    const targets = sources.map(() => Int32Array.from({ length: 6 }, () => rng.int(8)));
+    return { sources, targets };
+  };
+  const rowLoss = (prior: Prior, s: Int32Array, t: Int32Array) =>
+    tf.tidy(() => prior.loss(tf.tensor2d(s, [1, s.length], 'int32'), tf.tensor2d(t, [1, t.length], 'int32')).dataSync()[0] as number);
+
+  it('teacher-forced loss: the mean over rows whatever the batch size; mismatched or empty rows are an error', () => {
+    const prior = new Prior(cfg);
+    const { sources, targets } = rows(prior);
+    const want = sources.reduce((a, s, i) => a + rowLoss(prior, s, targets[i] as Int32Array), 0) / 5;
+    expect(teacherForcedLoss(prior, sources, targets, 2)).toBeCloseTo(want, 5);
+    expect(teacherForcedLoss(prior, sources, targets)).toBeCloseTo(want, 5);
+    expect(teacherForcedLoss(prior, sources, targets, 1)).toBeCloseTo(want, 5);
+    expect(() => teacherForcedLoss(prior, sources, targets.slice(1))).toThrow('teacherForcedLoss: need matching, non-empty source and target rows');
+    expect(() => teacherForcedLoss(prior, [], [])).toThrow(/non-empty/);
+    prior.dispose();
+  });
+
+  it('report: exp(held-out loss), and the loss on its own top-k samples (seed 0 unless given); NaN for samples of another length', () => {
+    const prior = new Prior(cfg);
+    const heldOut = rows(prior);
+    const loss = teacherForcedLoss(prior, heldOut.sources, heldOut.targets);
+    const r = perplexityReport(prior, heldOut, { samples: 3, sampling: { topK: 3 } });
+    expect(r.heldOutLoss).toBeCloseTo(loss, 6);
+    expect(r.teacherForced).toBeCloseTo(Math.exp(loss), 5);
+    expect(r.samples).toBe(3);
+    expect(r.heldOut).toBe(5);
+    expect(r.sampling).toEqual({ topK: 3, seed: 0 });
+    const src = tf.tensor2d(Int32Array.from(heldOut.sources.slice(0, 3).flatMap((s) => Array.from(s))), [3, 1], 'int32');
+    const { codes } = sampleWithCache(prior, src, { topK: 3, seed: 0, length: 6 });
+    src.dispose();
+    expect(r.ownSamples).toBeCloseTo(Math.exp(teacherForcedLoss(prior, heldOut.sources.slice(0, 3), codes)), 5);
+    const d = perplexityReport(prior, heldOut);
+    expect(d.samples).toBe(4);
+    expect(d.sampling).toEqual({ topK: DEFAULT_SAMPLING.topK, seed: 0 });
+    expect(perplexityReport(prior, heldOut, { samples: 9, sampling: { seed: 5 } }).sampling).toEqual({ topK: DEFAULT_SAMPLING.topK, seed: 5 });
+    expect(perplexityReport(prior, heldOut, { samples: 9 }).samples).toBe(5);
+    expect(perplexityReport(prior, heldOut, { samples: 2, sampleLength: 4 }).ownSamples).toBeNaN();
+    prior.dispose();
+  });
+});
+
+describe('sampler: options, random streams, statistics, argument checks', () => {
+  const cfg = (over: Partial<PriorConfig> = {}): PriorConfig => ({
+    format: 'soundtrack-lab/prior',
+    version: 1,
+    level: 'top',
+    preset: 'test',
+    codes: 10,
+    classes: 2,
+    dModel: 8,
+    heads: 2,
+    encoderLayers: 1,
+    decoderLayers: 1,
+    feedForward: 12,
+    dropout: 0,
+    sourceLength: 1,
+    targetLength: 8,
+    attentionChunk: 4,
+    windows: { encoder: null, self: null, cross: null },
+    seed: 11,
+    ...over,
+  });
+  /** Large random weights, so that logits are far from uniform and every option changes the tokens. */
+  const spiky = (c: PriorConfig): Prior => {
+    const p = new Prior(c);
+    const r = new Rng(c.seed + 1);
+    for (const info of p.params.info()) {
+      const n = info.shape.reduce((a, b) => a * b, 1);
+      p.params.get(info.name).assign(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => 0.7 * r.normal()),
+          info.shape,
+        ),
+      );
+    }
+    return p;
+  };
+  /** Token by token, written out: decoder steps, guidance, pickToken with item i's stream `${seed}/sample/${i}`. */
+  const reference = (
+    prior: Prior,
+    src: tf.Tensor2D,
+    o: { seed: string; topK: number; topP: number; temperature: number; guidance: number; length: number; uncond?: tf.Tensor2D },
+  ): number[][] => {
+    const w = new PriorWeights(prior);
+    const mem = encodeSources(prior, src);
+    const memU = o.uncond ? encodeSources(prior, o.uncond) : null;
+    const K = prior.config.codes;
+    return mem.map((m, i) => {
+      const rng = new Rng(`${o.seed}/sample/${i}`);
+      const dec = new IncrementalDecoder(w, m);
+      const decU = memU ? new IncrementalDecoder(w, memU[i] as Float32Array) : null;
+      let tok = prior.vocab.start;
+      const out: number[] = [];
+      for (let t = 0; t < o.length; t++) {
+        const c = dec.step(tok);
+        const logits = decU ? guide(c, decU.step(tok), o.guidance, K) : c;
+        tok = pickToken(logits, K, { topK: o.topK, topP: o.topP, temperature: o.temperature }, rng);
+        out.push(tok);
+      }
+      return out;
+    });
+  };
+
+  it('defaults: top-k 6, top-p 1, temperature 1, guidance 1, seed 0, the prior’s target length', () => {
+    expect(DEFAULT_SAMPLING).toEqual({ topK: 6, topP: 1, temperature: 1, guidance: 1 });
+    const prior = spiky(cfg());
+    const src = prior.classSource([0, 1, 1]);
+    const got = sampleWithCache(prior, src).codes.map((c) => Array.from(c));
+    expect(got).toEqual(reference(prior, src, { seed: '0', topK: 6, topP: 1, temperature: 1, guidance: 1, length: 8 }));
+    // a different top-k, temperature or seed gives other tokens (so the comparison above can fail)
+    expect(got).not.toEqual(reference(prior, src, { seed: '0', topK: 2, topP: 1, temperature: 1, guidance: 1, length: 8 }));
+    expect(got).not.toEqual(reference(prior, src, { seed: '0', topK: 6, topP: 1, temperature: 3, guidance: 1, length: 8 }));
+    expect(got).not.toEqual(reference(prior, src, { seed: '1', topK: 6, topP: 1, temperature: 1, guidance: 1, length: 8 }));
+    src.dispose();
+    prior.dispose();
+  });
+
+  it('given options reach the sampler: top-k, top-p, temperature, guidance with the unconditional rows, length, seed', () => {
+    const prior = spiky(cfg());
+    const src = prior.classSource([1, 0, 1, 0]);
+    const uncond = prior.classSource([null, null, null, null]);
+    const o = { seed: 4, topK: 8, topP: 0.6, temperature: 4, guidance: 2, length: 8 };
+    const got = sampleWithCache(prior, src, { ...o, unconditional: uncond });
+    const want = reference(prior, src, { ...o, seed: '4', uncond });
+    expect(got.codes.map((c) => Array.from(c))).toEqual(want);
+    expect(sampleFullRecompute(prior, src, { ...o, unconditional: uncond }).codes.map((c) => Array.from(c))).toEqual(want);
+    // each option matters here (so an option dropped on the way would show)
+    for (const other of [{ topK: 6 }, { topP: 1 }, { temperature: 1 }, { guidance: 1 }, { seed: '0' }])
+      expect(reference(prior, src, { ...o, seed: '4', uncond, ...other }), JSON.stringify(other)).not.toEqual(want);
+    // guidance 1 ignores the unconditional rows
+    const g1 = sampleWithCache(prior, src, { ...o, guidance: 1, unconditional: uncond }).codes.map((c) => Array.from(c));
+    expect(g1).toEqual(reference(prior, src, { ...o, seed: '4', guidance: 1 }));
+    expect(g1).not.toEqual(want);
+    // sampleTop passes its options through, with the "no class" rows as the unconditional ones
+    expect(sampleTop(prior, [1, 0, 1, 0], o).codes.map((c) => Array.from(c))).toEqual(want);
+    tf.dispose([src, uncond]);
+    prior.dispose();
+  });
+
+  it('statistics: tokens = rows × length, tokens per second = tokens / seconds', () => {
+    const prior = new Prior(cfg());
+    const src = prior.classSource([0, 1, 0]);
+    for (const r of [sampleWithCache(prior, src, { length: 4 }), sampleFullRecompute(prior, src, { length: 4 })]) {
+      expect(r.stats.tokens).toBe(12);
+      expect(r.codes).toHaveLength(3);
+      expect(r.codes[0]).toHaveLength(4);
+      expect(r.stats.seconds).toBeGreaterThan(0);
+      expect(r.stats.tokensPerSecond).toBeCloseTo(12 / r.stats.seconds, 6);
+    }
+    expect(sampleFullRecompute(prior, src).codes[0]).toHaveLength(8);
+    src.dispose();
+    prior.dispose();
+  });
+
+  it('item streams: item i of seed s draws from Rng("s/sample/i"); no seed is seed 0', () => {
+    const a = itemRng(7, 2);
+    const b = new Rng('7/sample/2');
+    expect([a.uniform(), a.uniform()]).toEqual([b.uniform(), b.uniform()]);
+    const c = itemRng(undefined, 1);
+    const d = new Rng('0/sample/1');
+    expect(c.uniform()).toBe(d.uniform());
+  });
+
+  it('argument checks: the level, class labels 0…classes−1, top codes of the source length', () => {
+    const top = new Prior(cfg());
+    const bottom = new Prior(cfg({ level: 'bottom', sourceLength: 3 }));
+    expect(() => sampleTop(bottom, [0])).toThrow('sampleTop needs a Top prior');
+    expect(() => sampleBottom(top, [Int32Array.of(1, 2, 3)])).toThrow('sampleBottom needs a Bottom prior');
+    expect(() => sampleTop(top, [2])).toThrow('class 2 is not one of 0…1');
+    expect(() => sampleTop(top, [-1])).toThrow('class -1 is not one of 0…1');
+    expect(() => sampleTop(top, [0.5])).toThrow('class 0.5 is not one of 0…1');
+    expect(sampleTop(top, [0, 1], { length: 2 }).codes).toHaveLength(2);
+    expect(() => sampleBottom(bottom, [Int32Array.of(1, 2)])).toThrow('top codes must have 3 entries, got 2');
+    const tops = [Int32Array.of(1, 2, 3), Int32Array.of(4, 5, 6)];
+    const src = tf.tensor2d(Int32Array.of(1, 2, 3, 4, 5, 6), [2, 3], 'int32');
+    expect(sampleBottom(bottom, tops, { seed: 3 }).codes).toEqual(sampleWithCache(bottom, src, { seed: 3 }).codes);
+    src.dispose();
+    top.dispose();
+    bottom.dispose();
+  });
+
+  it('no tensors are left behind by sampling (after a first call, which may cache masks)', () => {
+    const prior = new Prior(cfg());
+    const bottom = new Prior(cfg({ level: 'bottom', sourceLength: 2 }));
+    const src = tf.tensor2d(Int32Array.of(1, 2), [1, 2], 'int32');
+    const all = () => {
+      sampleTop(prior, [0, 1], { guidance: 2, length: 3 });
+      sampleBottom(bottom, [Int32Array.of(1, 2)], { length: 3 });
+      sampleFullRecompute(bottom, src, { length: 2 });
+    };
+    all();
+    const before = tf.memory().numTensors;
+    all();
+    expect(tf.memory().numTensors).toBe(before);
+    src.dispose();
+    bottom.dispose();
+    prior.dispose();
+  });
+
+  it('PriorWeights names a missing weight', () => {
+    const prior = new Prior(cfg());
+    const w = new PriorWeights(prior);
+    expect(() => w.get('nope')).toThrow('no weight nope');
+    expect(w.vocabSize).toBe(prior.vocab.size);
+    expect(w.get('embedding.weight')).toHaveLength(prior.vocab.size * 8);
+    prior.dispose();
+  });
+});
+
+describe('parameters free their memory', () => {
+  it('Params.create holds each parameter once; dispose frees all of it (the initial value is not kept)', () => {
+    const before = tf.memory();
+    const p = new Params(0);
+    for (const n of ['a', 'b', 'c']) p.create(n, [1000], { kind: 'normal', std: 1 });
+    expect(tf.memory().numBytes - before.numBytes).toBe(3 * 1000 * 4);
+    expect(tf.memory().numTensors - before.numTensors).toBe(3);
+    p.dispose();
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+  });
+});
+
+describe('checkpoint format, exactly', () => {
+  const entry = (name: string, shape: number[], dtype: tf.DataType = 'float32', quant?: 'uint8' | 'uint16' | 'float16') =>
+    ({ name, shape, dtype, ...(quant ? { quantization: { dtype: quant, scale: 1, min: 0 } } : {}) }) as tf.io.WeightsManifestEntry;
+
+  it('checkMeta: an object of this format and version, of the asked kind', () => {
+    const ok = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, kind: 'codec' };
+    expect(CHECKPOINT_FORMAT).toBe('soundtrack-lab/checkpoint');
+    expect(CHECKPOINT_VERSION).toBe(1);
+    expect(checkMeta(ok, 'f.json', 'codec')).toBe(ok);
+    expect(checkMeta(ok, 'f.json')).toBe(ok);
+    expect(() => checkMeta(null, 'f.json')).toThrow('f.json: checkpoint metadata is not a JSON object');
+    expect(() => checkMeta('text', 'f.json')).toThrow('f.json: checkpoint metadata is not a JSON object');
+    expect(() => checkMeta({ ...ok, format: 'other' }, 'f.json')).toThrow('f.json: not a soundtrack-lab checkpoint (format "other")');
+    expect(() => checkMeta({ ...ok, version: 2 }, 'f.json')).toThrow('f.json: checkpoint version 2 is not supported (this build reads version 1)');
+    expect(() => checkMeta(ok, 'f.json', 'prior')).toThrow('f.json: is a codec checkpoint, not a prior');
+    const e = new CheckpointError('x', 'y');
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.name).toBe('CheckpointError');
+    expect(e.code).toBe('bad-argument');
+  });
+
+  it('manifestGroup: the first group, with path and weight lists', () => {
+    const g = { paths: ['weights.bin'], weights: [entry('w', [2])] };
+    expect(manifestGroup({ weightsManifest: [g] }, 'm.json')).toBe(g);
+    for (const bad of [
+      null,
+      {},
+      { weightsManifest: [] },
+      { weightsManifest: [{ paths: 'a', weights: [] }] },
+      { weightsManifest: [{ paths: [], weights: {} }] },
+    ])
+      expect(() => manifestGroup(bad, 'm.json')).toThrow('m.json: the weights manifest lists no weights');
+  });
+
+  it('manifestBytes: elements × bytes per dtype (quantised: 1 or 2 bytes)', () => {
+    expect(manifestBytes([entry('a', [2, 3])])).toBe(24);
+    expect(manifestBytes([entry('a', [2], 'int32')])).toBe(8);
+    expect(manifestBytes([entry('a', [3], 'bool')])).toBe(3);
+    expect(manifestBytes([entry('a', [])])).toBe(4);
+    expect(manifestBytes([entry('a', [4], 'float32', 'uint8')])).toBe(4);
+    expect(manifestBytes([entry('a', [4], 'float32', 'uint16')])).toBe(8);
+    expect(manifestBytes([entry('a', [4], 'float32', 'float16')])).toBe(8);
+    expect(manifestBytes([entry('a', [2], 'complex64' as tf.DataType)])).toBe(8);
+    expect(manifestBytes([entry('a', [2, 3]), entry('b', [5], 'int32')])).toBe(44);
+    expect(manifestBytes([])).toBe(0);
+  });
+
+  it('decodeCheckpointWeights: the data must have exactly the manifest’s size', () => {
+    const specs = [entry('w', [3])];
+    const data = Float32Array.of(1, 2, 3).buffer;
+    const t = decodeCheckpointWeights(specs, data, 'w.bin');
+    expect(Array.from((t['w'] as tf.Tensor).dataSync())).toEqual([1, 2, 3]);
+    tf.dispose(Object.values(t));
+    expect(() => decodeCheckpointWeights(specs, new ArrayBuffer(8), 'w.bin')).toThrow(
+      'w.bin: weights data is 8 bytes, the manifest needs 12 (truncated or mismatched file)',
+    );
+    expect(() => decodeCheckpointWeights(specs, new ArrayBuffer(16), 'w.bin')).toThrow(/16 bytes/);
+  });
+
+  it('restoreParams: names and shapes must match (problems listed, at most 4, extras at most 3); int weights are cast; weights are disposed', () => {
+    const params = new Params(0);
+    params.create('a', [2], { kind: 'zeros' });
+    params.create('b', [1, 2], { kind: 'zeros' });
+    const before = tf.memory().numTensors;
+    restoreParams(params, { a: tf.tensor1d([1, 2]), b: tf.tensor2d([[3, 4]], [1, 2], 'int32') }, 'ck');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(params.get('a').dataSync())).toEqual([1, 2]);
+    expect(params.get('b').dtype).toBe('float32');
+    expect(Array.from(params.get('b').dataSync())).toEqual([3, 4]);
+    const fail = (weights: tf.NamedTensorMap): string => {
+      try {
+        restoreParams(params, weights, 'ck');
+      } catch (e) {
+        expect(e).toBeInstanceOf(CheckpointError);
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(fail({ a: tf.zeros([2]) })).toBe('ck: weights do not fit this model (a checkpoint of another model or preset?): missing b');
+    expect(fail({ a: tf.zeros([3]), b: tf.zeros([1, 2]) })).toBe(
+      'ck: weights do not fit this model (a checkpoint of another model or preset?): a has shape [3] in the checkpoint, the model needs [2]',
+    );
+    expect(fail({ a: tf.zeros([2]), b: tf.zeros([1, 2]), x: tf.zeros([1]), y: tf.zeros([1]), z: tf.zeros([1]) })).toMatch(/: unexpected x, y, z$/);
+    const many = { a: tf.zeros([2]), b: tf.zeros([1, 2]), p: tf.zeros([1]), q: tf.zeros([1]), r: tf.zeros([1]), s: tf.zeros([1]), t: tf.zeros([1]) };
+    expect(fail(many)).toMatch(/: unexpected p, q, r and 2 more$/);
+    // five problems: four are listed, "(+1 more)"
+    const five = new Params(0);
+    for (const n of ['c', 'd', 'e', 'f', 'g']) five.create(n, [1], { kind: 'zeros' });
+    let msg = '';
+    try {
+      restoreParams(five, {}, 'ck');
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toBe('ck: weights do not fit this model (a checkpoint of another model or preset?): missing c; missing d; missing e; missing f (+1 more)');
+    five.dispose();
+    expect(tf.memory().numTensors).toBe(before); // failed restores dispose the weights too
+    params.dispose();
+  });
+
+  it('finite weights: NaN and ±Inf in float tensors are counted and named; int tensors are not checked', () => {
+    const ok = { w: tf.tensor1d([1, 2]), i: tf.tensor1d([1], 'int32') };
+    expect(() => assertFiniteWeights(ok, 'w.bin')).not.toThrow();
+    const bad = { w: tf.tensor1d([1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 0]) };
+    expect(() => assertFiniteWeights(bad, 'w.bin')).toThrow(
+      'w.bin: holds 3 non-finite value(s) (NaN/Inf) in w of 6: the weights are corrupt; use another checkpoint or retrain',
+    );
+    tf.dispose([...Object.values(ok), ...Object.values(bad)]);
+  });
+});
+
+describe('checkpoint files, exactly', () => {
+  const root = tempDir('t1-ck-');
+  let n = 0;
+  const fresh = () => path.join(root, `run${n++}`);
+  const meta = (step: number) => ({
+    kind: 'test',
+    model: { n: step },
+    step,
+    trainSeconds: 1,
+    software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
+    train: {},
+    rng: null,
+    sampler: null,
+    data: null,
+    metrics: {},
+  });
+  const params = (value: number) => {
+    const p = new Params(0);
+    p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
+    return p;
+  };
+
+  it('save: step folder step-NNNNNNN, checkpoint.json pretty-printed with a newline, latest.json exact, two folders kept by default', async () => {
+    const run = fresh();
+    for (const s of [1, 2, 3]) await saveCheckpoint(run, { meta: meta(s), params: params(s) });
+    expect(readdirSync(run).sort()).toEqual(['latest.json', 'step-0000002', 'step-0000003']);
+    expect(readFileSync(path.join(run, 'latest.json'), 'utf8')).toBe('{"format":"soundtrack-lab/latest","step":3,"dir":"step-0000003"}\n');
+    const text = readFileSync(path.join(run, 'step-0000003', 'checkpoint.json'), 'utf8');
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text).toContain('\n "format": "soundtrack-lab/checkpoint",\n');
+    const m = JSON.parse(text);
+    expect(m.optimizer).toBeNull();
+    expect(m.version).toBe(1);
+    expect(Number.isNaN(Date.parse(m.createdAt))).toBe(false);
+    expect(readdirSync(path.join(run, 'step-0000003')).sort()).toEqual(['checkpoint.json', 'model.json', 'weights.bin']);
+    const ck = await loadCheckpoint(run, 'test');
+    expect(ck.optimizer).toBeNull();
+    expect(Array.from((ck.weights['w'] as tf.Tensor).dataSync())).toEqual([3, 3]);
+    // keep 1: only the newest; saving the same step again replaces it
+    await saveCheckpoint(run, { meta: meta(3), params: params(30), keep: 1 });
+    expect(readdirSync(run).sort()).toEqual(['latest.json', 'step-0000003']);
+    expect(Array.from(((await loadCheckpoint(run)).weights['w'] as tf.Tensor).dataSync())).toEqual([30, 30]);
+  });
+
+  it('save: Adam moments by name (m/…, v/…) in optimizer.bin, read back apart', async () => {
+    const run = fresh();
+    const m = new Map([
+      ['w', tf.tensor1d([1, 2])],
+      ['v/odd', tf.tensor1d([5])],
+    ]);
+    const v = new Map([
+      ['w', tf.tensor1d([3, 4])],
+      ['m/odd', tf.tensor1d([6])],
+    ]);
+    await saveCheckpoint(run, { meta: meta(1), params: params(1), optimizer: { config: DEFAULT_ADAM, state: { step: 9, m, v } } });
+    const ck = await loadCheckpoint(run);
+    expect(ck.meta.optimizer).toEqual({ config: DEFAULT_ADAM, step: 9 });
+    expect(ck.optimizer?.step).toBe(9);
+    expect([...(ck.optimizer?.m.keys() ?? [])].sort()).toEqual(['v/odd', 'w']);
+    expect([...(ck.optimizer?.v.keys() ?? [])].sort()).toEqual(['m/odd', 'w']);
+    expect(Array.from(ck.optimizer?.m.get('w')?.dataSync() ?? [])).toEqual([1, 2]);
+    expect(Array.from(ck.optimizer?.v.get('w')?.dataSync() ?? [])).toEqual([3, 4]);
+    expect(Array.from(ck.optimizer?.m.get('v/odd')?.dataSync() ?? [])).toEqual([5]);
+  });
+
+  it('findCheckpoint: a step folder is itself, a run folder follows latest.json, nothing is null, a corrupt pointer names the newest intact folder', async () => {
+    const run = fresh();
+    expect(await findCheckpoint(run)).toBeNull();
+    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    await saveCheckpoint(run, { meta: meta(2), params: params(2) });
+    expect(await findCheckpoint(run)).toBe(path.join(run, 'step-0000002'));
+    expect(await findCheckpoint(path.join(run, 'step-0000001'))).toBe(path.join(run, 'step-0000001'));
+    // a newer folder without checkpoint.json (a half-copied one) is not intact
+    mkdirSync(path.join(run, 'step-0000005'));
+    writeFileSync(path.join(run, 'latest.json'), 'garbage');
+    await expect(findCheckpoint(run)).rejects.toThrow(
+      `${path.join(run, 'latest.json')}: is corrupt (7 bytes, not a pointer to a step folder); the newest intact checkpoint is ${path.join(run, 'step-0000002')}; to resume from it, write {"format":"soundtrack-lab/latest","step":2,"dir":"step-0000002"} to latest.json`,
+    );
+    writeFileSync(path.join(run, 'latest.json'), '{"dir":"../elsewhere"}');
+    await expect(findCheckpoint(run)).rejects.toThrow(CheckpointError);
+    writeFileSync(path.join(run, 'latest.json'), '{"dir":7}');
+    await expect(findCheckpoint(run)).rejects.toThrow(/is corrupt \(9 bytes/);
+    const empty = fresh();
+    mkdirSync(empty);
+    writeFileSync(path.join(empty, 'latest.json'), 'null');
+    await expect(findCheckpoint(empty)).rejects.toThrow(/; no intact step folder is left; start a new run$/);
+  });
+
+  it('loadCheckpoint: no checkpoint, unreadable metadata, unreadable manifest, a missing weights file, NaN weights: each a CheckpointError naming the file', async () => {
+    const run = fresh();
+    mkdirSync(run);
+    await expect(loadCheckpoint(run)).rejects.toThrow(`${run}: no checkpoint here (no checkpoint.json or latest.json)`);
+    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    const step = path.join(run, 'step-0000001');
+    await expect(loadCheckpoint(run, 'codec')).rejects.toThrow('is a test checkpoint, not a codec');
+    const model = readFileSync(path.join(step, 'model.json'), 'utf8');
+    writeFileSync(path.join(step, 'model.json'), '{');
+    await expect(loadCheckpoint(run)).rejects.toThrow(`${path.join(step, 'model.json')}: cannot read the weights manifest (`);
+    writeFileSync(path.join(step, 'model.json'), model);
+    renameSync(path.join(step, 'weights.bin'), path.join(step, 'w.bak'));
+    await expect(loadCheckpoint(run)).rejects.toThrow(`${path.join(step, 'weights.bin')}: weights file missing`);
+    renameSync(path.join(step, 'w.bak'), path.join(step, 'weights.bin'));
+    writeFileSync(path.join(step, 'weights.bin'), Buffer.from(Float32Array.of(Number.NaN, 1).buffer));
+    const before = tf.memory().numTensors;
+    await expect(loadCheckpoint(run)).rejects.toThrow(`${path.join(step, 'weights.bin')}: holds 1 non-finite value(s)`);
+    expect(tf.memory().numTensors).toBe(before);
+    writeFileSync(path.join(step, 'checkpoint.json'), 'not json');
+    await expect(loadCheckpoint(run)).rejects.toThrow(`${path.join(step, 'checkpoint.json')}: unreadable checkpoint metadata (`);
+  });
+
+  it('orphaned temp folders of dead writers are removed by the next save; a live writer’s and other names stay', async () => {
+    const run = fresh();
+    mkdirSync(run);
+    let dead = 4194000;
+    const isAlive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (isAlive(dead)) dead++;
+    const orphan = `.step-0000001.${dead}.abc123.tmp`;
+    const mine = `.step-0000001.${process.pid}.abc123.tmp`;
+    const parent = `.step-0000001.${process.ppid}.abc123.tmp`;
+    // names that are not temp checkpoint folders, however close
+    const others = [
+      `x.step-0000001.${dead}.abc.tmp`,
+      `.step-0000001.${dead}.abc.tmp.old`,
+      `.step-000001.${dead}.abc.tmp`,
+      `.step-0000001.${dead}.xyz.tmp`,
+      'other',
+    ];
+    for (const d of [orphan, mine, parent, ...others]) mkdirSync(path.join(run, d));
+    expect(await removeOrphanTemps(run)).toEqual([orphan]);
+    mkdirSync(path.join(run, orphan));
+    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    expect(readdirSync(run).sort()).toEqual([mine, parent, ...others, 'latest.json', 'step-0000001'].sort());
+    expect(await removeOrphanTemps(path.join(run, 'missing'))).toEqual([]);
+  });
+});
+
+describe('STFT and mel, exactly', () => {
+  const cfg = { nFft: 8, hop: 2, center: false };
+  it('periodic Hann window; nFft must be a power of two', () => {
+    expect(Array.from(hann(4))).toEqual([0, 0.5, 1, 0.5].map((v) => expect.closeTo(v, 7)));
+    for (const n of [0, 1, 3, 12]) expect(() => stft(new Float32Array(16), { ...cfg, nFft: n })).toThrow(`nFft must be a power of two ≥ 2, got ${n}`);
+    expect(stft(new Float32Array(4), { nFft: 2, hop: 1, center: false }).frames).toBe(3);
+  });
+
+  it('frame count: 1 + ⌊(padded − nFft)/hop⌋, padded by nFft/2 on both sides when centred; 0 when shorter than a frame', () => {
+    expect(frameCount(100, { nFft: 16, hop: 4, center: true })).toBe(26);
+    expect(frameCount(100, { nFft: 16, hop: 4, center: false })).toBe(22);
+    expect(frameCount(16, { nFft: 16, hop: 4, center: false })).toBe(1);
+    expect(frameCount(15, { nFft: 16, hop: 4, center: false })).toBe(0);
+    expect(frameCount(19, { nFft: 16, hop: 4, center: false })).toBe(1);
+    expect(frameCount(20, { nFft: 16, hop: 4, center: false })).toBe(2);
+  });
+
+  it('each frame is the DFT of the Hann-windowed samples (written out), bins 0…nFft/2', () => {
+    const x = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i * 1.3) + 0.2 * i);
+    const s = stft(x, cfg);
+    expect(s.frames).toBe(3);
+    expect(s.bins).toBe(5);
+    const w = hann(8);
+    for (let t = 0; t < 3; t++)
+      for (let k = 0; k < 5; k++) {
+        let re = 0;
+        let im = 0;
+        for (let i = 0; i < 8; i++) {
+          const v = (x[t * 2 + i] as number) * (w[i] as number);
+          re += v * Math.cos((-2 * Math.PI * k * i) / 8);
+          im += v * Math.sin((-2 * Math.PI * k * i) / 8);
+        }
+        expect(s.re[t * 5 + k]).toBeCloseTo(re, 4);
+        expect(s.im[t * 5 + k]).toBeCloseTo(im, 4);
+      }
+    const m = magnitude(s);
+    expect(m.frames).toBe(3);
+    expect(m.bins).toBe(5);
+    m.data.forEach((v, i) => expect(v).toBeCloseTo(Math.hypot(s.re[i] as number, s.im[i] as number), 5));
+  });
+
+  it('centred frames reflect the signal at both ends (without repeating the edge); one sample is repeated', () => {
+    const x = Float32Array.of(1, 2, 3, 4, 5, 6);
+    // pad 4: [5 4 3 2 | 1 2 3 4 5 6 | 5 4 3 2]
+    const padded = Float32Array.of(5, 4, 3, 2, 1, 2, 3, 4, 5, 6, 5, 4, 3, 2);
+    const c = stft(x, { nFft: 8, hop: 2, center: true });
+    const p = stft(padded, cfg);
+    expect(c.frames).toBe(p.frames);
+    expect(Array.from(c.re)).toEqual(Array.from(p.re));
+    expect(Array.from(c.im)).toEqual(Array.from(p.im));
+    // two samples, pad 2: the reflection runs out and its last sample repeats: [2 2 | 1 2 | 1 1]
+    const two = stft(Float32Array.of(1, 2), { nFft: 4, hop: 1, center: true });
+    const twoRef = stft(Float32Array.of(2, 2, 1, 2, 1, 1), { nFft: 4, hop: 1, center: false });
+    expect(Array.from(two.re)).toEqual(Array.from(twoRef.re));
+    const one = stft(Float32Array.of(5), { nFft: 4, hop: 1, center: true });
+    const oneRef = stft(Float32Array.of(5, 5, 5, 5, 5), { nFft: 4, hop: 1, center: false });
+    expect(Array.from(one.re)).toEqual(Array.from(oneRef.re));
+  });
+
+  it('istft: overlap-add divided by the window energy; samples without window energy are 0; beyond the frames is 0', () => {
+    const x = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i * 0.7));
+    const s = stft(x, cfg);
+    const y = istft(s, cfg, 20);
+    expect(y).toHaveLength(20);
+    expect(y[0]).toBe(0); // w[0] = 0: no energy at the first sample without centring
+    for (let i = 1; i < 16; i++) expect(y[i]).toBeCloseTo(x[i] as number, 5);
+    expect(Array.from(y.subarray(16))).toEqual([0, 0, 0, 0]);
+    expect(() => istft({ ...s, bins: 4 }, cfg, 16)).toThrow('istft: 4 bins do not match nFft 8');
+    const c = { nFft: 8, hop: 2, center: true };
+    const yc = istft(stft(x, c), c, 16);
+    for (let i = 0; i < 16; i++) expect(yc[i]).toBeCloseTo(x[i] as number, 5);
+  });
+
+  it('spectral convergence: ‖|S(a)| − |S(b)|‖ / ‖|S(a)|‖', () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 0.5));
+    expect(spectralConvergence(x, x, cfg)).toBe(0);
+    expect(
+      spectralConvergence(
+        x,
+        x.map((v) => v * 0.25),
+        cfg,
+      ),
+    ).toBeCloseTo(0.75, 5);
+    expect(spectralConvergence(x, new Float32Array(64), cfg)).toBeCloseTo(1, 6);
+    expect(spectralConvergence(new Float32Array(64), new Float32Array(64), cfg)).toBe(0);
+  });
+
+  it('Griffin–Lim: random initial phase from the seed, then projections with momentum α/(1 + α) (two steps written out)', () => {
+    const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i * 0.9) * (1 + 0.05 * i));
+    const mag = magnitude(stft(x, cfg));
+    const n = mag.data.length;
+    const rng = new Rng(3);
+    let re = new Float32Array(n);
+    let im = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const ph = 2 * Math.PI * rng.uniform();
+      re[i] = Math.cos(ph);
+      im[i] = Math.sin(ph);
+    }
+    const apply = () => ({
+      frames: mag.frames,
+      bins: mag.bins,
+      re: mag.data.map((v, i) => v * (re[i] as number)),
+      im: mag.data.map((v, i) => v * (im[i] as number)),
+    });
+    expect(Array.from(griffinLim(mag, cfg, 40, { iterations: 0, seed: 3 }))).toEqual(Array.from(istft(apply(), cfg, 40)));
+    const alpha = 0.5;
+    let prev: { re: Float32Array; im: Float32Array } = { re: new Float32Array(n), im: new Float32Array(n) };
+    for (let it = 0; it < 2; it++) {
+      const rebuilt = stft(istft(apply(), cfg, 40), cfg);
+      const k = alpha / (1 + alpha);
+      const nr = new Float32Array(n);
+      const ni = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const a = (rebuilt.re[i] as number) - k * (prev.re[i] as number);
+        const b = (rebuilt.im[i] as number) - k * (prev.im[i] as number);
+        const norm = Math.hypot(a, b) + 1e-16;
+        nr[i] = a / norm;
+        ni[i] = b / norm;
+      }
+      re = nr;
+      im = ni;
+      prev = rebuilt;
+    }
+    const want = istft(apply(), cfg, 40);
+    const got = griffinLim(mag, cfg, 40, { iterations: 2, seed: 3, momentum: alpha });
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 5));
+    // defaults: 60 iterations, momentum 0.99, seed 0
+    expect(Array.from(griffinLim(mag, cfg, 40))).toEqual(Array.from(griffinLim(mag, cfg, 40, { iterations: 60, momentum: 0.99, seed: 0 })));
+    for (const other of [{ iterations: 59 }, { momentum: 0.9 }, { seed: 1 }])
+      expect(Array.from(griffinLim(mag, cfg, 40, { iterations: 60, momentum: 0.99, seed: 0, ...other }))).not.toEqual(Array.from(griffinLim(mag, cfg, 40)));
+  });
+
+  it('Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above (27 mels per factor 6.4)', () => {
+    expect(hzToMel(0)).toBe(0);
+    expect(hzToMel(500)).toBeCloseTo(7.5, 10);
+    expect(hzToMel(1000)).toBeCloseTo(15, 10);
+    expect(hzToMel(6400)).toBeCloseTo(15 + 27, 10);
+    expect(hzToMel(2000)).toBeCloseTo(15 + (27 * Math.log(2)) / Math.log(6.4), 10);
+    expect(melToHz(7.5)).toBeCloseTo(500, 8);
+    expect(melToHz(15)).toBeCloseTo(1000, 8);
+    expect(melToHz(42)).toBeCloseTo(6400, 6);
+    expect(melToHz(hzToMel(3000))).toBeCloseTo(3000, 6);
+    expect(melToHz(hzToMel(999))).toBeCloseTo(999, 8);
+    const c = melCenters({ nMels: 3, fMin: 0, fMax: 2000 });
+    const hi = hzToMel(2000);
+    expect(Array.from(c)).toEqual([1, 2, 3].map((m) => expect.closeTo(melToHz((hi * m) / 4), 6)));
+    const c2 = melCenters({ nMels: 2, fMin: 300, fMax: 1500 });
+    const lo = hzToMel(300);
+    expect(c2[0]).toBeCloseTo(melToHz(lo + (hzToMel(1500) - lo) / 3), 6);
+  });
+
+  it('filterbank: triangles peaking at the mel centres, zero outside their neighbours, each of unit area (Slaney)', () => {
+    const c = { sampleRate: 4000, nFft: 4096, nMels: 8, fMin: 100, fMax: 1800 };
+    const fb = melFilterbank(c);
+    const bins = 2049;
+    const df = 4000 / 4096;
+    const lo = hzToMel(100);
+    const hi = hzToMel(1800);
+    const edge = (i: number) => melToHz(lo + ((hi - lo) * i) / 9);
+    for (let m = 0; m < 8; m++) {
+      const row = fb.subarray(m * bins, (m + 1) * bins);
+      const area = row.reduce((a, v) => a + v, 0) * df;
+      expect(area).toBeCloseTo(1, 2);
+      const peak = row.indexOf(Math.max(...row));
+      expect(Math.abs(peak * df - edge(m + 1))).toBeLessThan(df);
+      expect(Math.max(...row)).toBeCloseTo(2 / (edge(m + 2) - edge(m)), 4);
+      for (let k = 0; k < bins; k++) if (k * df <= edge(m) || k * df >= edge(m + 2)) expect(row[k]).toBe(0);
+      expect(Math.min(...row)).toBe(0);
+    }
+  });
+
+  it('mel spectrogram = filterbank × |STFT| (power 2: of |STFT|²); log with the floor', () => {
+    const c = { ...DEFAULT_MEL, nMels: 6, nFft: 32, hop: 8 };
+    const x = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i * 0.4) + 0.5 * Math.sin(i * 2.1));
+    const mag = magnitude(stft(x, c));
+    const fb = melFilterbank(c);
+    for (const power of [1, 2] as const) {
+      const mel = melSpectrogram(x, { ...c, power });
+      expect(mel.frames).toBe(mag.frames);
+      expect(mel.bins).toBe(6);
+      for (const t of [0, 5, mag.frames - 1])
+        for (let m = 0; m < 6; m++) {
+          let s = 0;
+          for (let k = 0; k < 17; k++) s += (fb[m * 17 + k] as number) * (mag.data[t * 17 + k] as number) ** power;
+          expect(mel.data[t * 6 + m]).toBeCloseTo(s, 4);
+        }
+      const log = logMelSpectrogram(x, { ...c, power, logFloor: 0.05 });
+      log.data.forEach((v, i) => expect(v).toBeCloseTo(Math.log(Math.max(mel.data[i] as number, 0.05)), 5));
+    }
+    expect(DEFAULT_MEL).toEqual({ sampleRate: 4000, nFft: 256, hop: 64, center: true, nMels: 64, fMin: 0, fMax: 2000, power: 1, logFloor: 1e-5 });
+  });
+
+  it('mel inversion: a non-negative spectrogram whose mel is the given one (power 2: its square root); wrong band count is an error', () => {
+    const c = { ...DEFAULT_MEL, nMels: 8, nFft: 32, hop: 8 };
+    const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i * 0.6) + 0.3 * Math.cos(i * 1.7));
+    for (const power of [1, 2] as const) {
+      const cc = { ...c, power };
+      const mel = melSpectrogram(x, cc);
+      const s = melToMagnitude(mel, cc, 300);
+      expect(s.bins).toBe(17);
+      expect(s.frames).toBe(mel.frames);
+      expect(s.data.every((v) => v >= 0)).toBe(true);
+      const fb = melFilterbank(cc);
+      let err = 0;
+      let ref = 0;
+      for (let t = 0; t < mel.frames; t++)
+        for (let m = 0; m < 8; m++) {
+          let y = 0;
+          for (let k = 0; k < 17; k++) y += (fb[m * 17 + k] as number) * (s.data[t * 17 + k] as number) ** power;
+          err += (y - (mel.data[t * 8 + m] as number)) ** 2;
+          ref += (mel.data[t * 8 + m] as number) ** 2;
+        }
+      expect(Math.sqrt(err / ref)).toBeLessThan(0.02);
+    }
+    expect(() => melToMagnitude({ frames: 1, bins: 5, data: new Float32Array(5) }, c)).toThrow('melToMagnitude: got 5 mel bands, config has 8');
+    // negative mel values count as 0
+    const neg = melToMagnitude({ frames: 1, bins: 8, data: new Float32Array(8).fill(-1) }, c, 5);
+    expect(Math.max(...neg.data)).toBeLessThan(1e-9);
+  });
+
+  it('log-mel to audio: exp, mel inversion, Griffin–Lim with the given options', () => {
+    const c = { ...DEFAULT_MEL, nMels: 8, nFft: 32, hop: 8 };
+    const x = Float32Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.6));
+    const lm = logMelSpectrogram(x, c);
+    const want = griffinLim(melToMagnitude({ ...lm, data: lm.data.map((v) => Math.exp(v)) }, c), c, 96, { iterations: 3, seed: 2 });
+    expect(Array.from(logMelToAudio(lm, 96, c, { iterations: 3, seed: 2 }))).toEqual(Array.from(want));
+  });
+});
+
+describe('matrix products with explicit transposes (wasm) equal the plain ones (cpu)', () => {
+  const r = (shape: [number, number], seed: number) => {
+    const g = new Rng(seed);
+    return tf.tensor2d(
+      Float32Array.from({ length: shape[0] * shape[1] }, () => g.range(-1, 1)),
+      shape,
+    );
+  };
+  /** Value and both gradients of Σ w ⊙ f(a, b), as plain arrays. */
+  const run = () =>
+    tf.tidy(() => {
+      const a = r([3, 4], 1);
+      const b = r([4, 5], 2);
+      const bt = r([5, 4], 3);
+      const out: number[][] = [];
+      for (const [f, x, y, w] of [
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMul(p, q), a, b, r([3, 5], 4)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMul(p, q, true), a, bt, r([3, 5], 5)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, true, false), r([4, 3], 6), b, r([3, 5], 7)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, false, true), a, bt, r([3, 5], 8)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q, true, true), r([4, 3], 9), bt, r([3, 5], 10)],
+        [(p: tf.Tensor2D, q: tf.Tensor2D) => matMulT(p, q), a, b, r([3, 5], 11)],
+      ] as Array<[(p: tf.Tensor2D, q: tf.Tensor2D) => tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]>) {
+        out.push(Array.from(f(x, y).dataSync()));
+        const [gx, gy] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p as tf.Tensor2D, q as tf.Tensor2D), w)))([x, y]);
+        out.push(Array.from((gx as tf.Tensor).dataSync()), Array.from((gy as tf.Tensor).dataSync()));
+      }
+      return out;
+    });
+
+  it('values and gradients of matMul (transposeB or not) and matMulT (all four flags)', async () => {
+    const onCpu = run();
+    // the written-out product for the first case: (a·b)[0][0]
+    const a = r([3, 4], 1).arraySync();
+    const b = r([4, 5], 2).arraySync();
+    expect(onCpu[0]?.[0]).toBeCloseTo(
+      [0, 1, 2, 3].reduce((s, k) => s + (a[0]?.[k] as number) * (b[k]?.[0] as number), 0),
+      5,
+    );
+    await initBackend({ backend: 'wasm' });
+    try {
+      const onWasm = run();
+      expect(onWasm).toHaveLength(onCpu.length);
+      onWasm.forEach((arr, i) => arr.forEach((v, j) => expect(Math.abs(v - (onCpu[i]?.[j] as number)), `output ${i}, entry ${j}`).toBeLessThan(1e-5)));
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+});
+
+describe('B survivors: probe, embedders, codebook', () => {
+  it('fitLogistic: an untrained model (0 steps, z = 0) says 0 — the boundary itself is class 0', () => {
+    const p = fitLogistic([[1], [-1]], [1, 0], 0.01, 0, 0.5);
+    expect(p([0])).toBe(0);
+    expect(p([5])).toBe(0);
+  });
+
+  it('silhouette of a single point is NaN (one class), not 0', () => {
+    expect(silhouette([[3]], [1])).toBeNaN();
+  });
+
+  it('latentProbe: folds drawn by Rng("probe/<seed>") per class in label order, k-th shuffled index → fold k mod folds (written out)', () => {
+    const g = new Rng(8);
+    const x = Array.from({ length: 24 }, (_, i) => [g.normal() + (i % 2 ? 0.6 : -0.6), g.normal()]);
+    const labels = x.map((_, i) => i % 2);
+    const byHand = (seed: number): number => {
+      const z = standardize(x);
+      const rng = new Rng(`probe/${seed}`);
+      const foldOf: number[] = [];
+      for (const c of [0, 1]) {
+        const idx = rng.shuffle(labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0));
+        idx.forEach((i, k) => {
+          foldOf[i] = k % 5;
+        });
+      }
+      let correct = 0;
+      for (let f = 0; f < 5; f++) {
+        const tr = z.map((_, i) => i).filter((i) => foldOf[i] !== f);
+        const te = z.map((_, i) => i).filter((i) => foldOf[i] === f);
+        const p = fitLogistic(
+          tr.map((i) => z[i] as number[]),
+          tr.map((i) => labels[i] as number),
+        );
+        correct += te.filter((i) => p(z[i] as number[]) === labels[i]).length;
+      }
+      return correct / 24;
+    };
+    const acc = [0, 1, 2, 3].map((s) => latentProbe(x, labels, { seed: s }).probeAccuracy);
+    expect(acc).toEqual([0, 1, 2, 3].map(byHand));
+    expect(new Set(acc).size).toBeGreaterThan(1); // the folds matter for these overlapping classes
+    expect(latentProbe(x, labels).probeAccuracy).toBe(acc[0]); // no seed is seed 0
+  });
+
+  it('codebook: no EMA buffers without EMA; a search over exactly 8192 rows is one chunk', () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { size: 3, dim: 1, beta: 0.25, ema: null, restart: null, dataInit: false });
+    expect(p.names()).toEqual(['cb.embeddings']);
+    cb.embeddings.assign(tf.tensor2d([[0], [1], [2]]));
+    const rows = Array.from({ length: 8192 }, (_, i) => [(i % 7) / 3]);
+    const got = tf.tidy(() => Array.from(cb.nearest(tf.tensor2d(rows)).dataSync()));
+    expect(got).toHaveLength(8192);
+    expect(got.slice(0, 7)).toEqual([0, 0, 1, 1, 1, 2, 2]);
+    p.dispose();
+  });
+
+  it('codebook data init with fewer rows than codes: each copied entry gets its own jitter', async () => {
+    const p = new Params(0);
+    const cb = new Codebook(p, 'cb', { size: 6, dim: 1, beta: 0.25, ema: null, restart: null, dataInit: true });
+    const flat = tf.tensor2d([[5], [6]]);
+    const codes = tf.tensor2d([[0, 0]], [1, 2], 'int32');
+    await cb.update(flat, codes, new Rng(4));
+    const e = Array.from(cb.embeddings.dataSync());
+    expect(new Set(e).size).toBe(6); // 6 codes from 2 rows: equal copies would coincide without per-entry jitter
+    tf.dispose([flat, codes]);
+    p.dispose();
+  });
+
+  it('codebook restart: a code whose usage equals the threshold is alive (strictly below is dead)', async () => {
+    const p = new Params(0);
+    const threshold = Math.fround(0.99); // usage after one unused step: 0.99·1 + 0.01·0 in float32
+    const cb = new Codebook(p, 'cb', { size: 2, dim: 1, beta: 0.25, ema: null, restart: { threshold }, dataInit: false });
+    const flat = tf.tensor2d([[0.5]]);
+    const codes = tf.tensor2d([[0]], [1, 1], 'int32');
+    expect(await cb.update(flat, codes, new Rng(1))).toEqual({ restarted: 0, initialized: false });
+    expect(p.get('cb.usage').dataSync()[1]).toBe(threshold);
+    tf.dispose([flat, codes]);
+    p.dispose();
+  });
+});
+
+/** A tiny ONNX network over log-mel windows [1, frames, mels] → the mean over frames [1, mels]. */
+function onnxMeanOverFrames(file: string): void {
+  const T = onnx.TensorProto.DataType.FLOAT;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'soundtrack-lab test',
+    graph: {
+      name: 'mean-over-frames',
+      input: [{ name: 'logmel', type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }, { dimParam: 't' }, { dimParam: 'm' }] } } } }],
+      output: [{ name: 'embedding', type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }, { dimParam: 'm' }] } } } }],
+      node: [
+        {
+          opType: 'ReduceMean',
+          input: ['logmel'],
+          output: ['embedding'],
+          attribute: [
+            { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+            { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+          ],
+        },
+      ],
+    },
+  });
+  writeFileSync(file, onnx.ModelProto.encode(model).finish());
+}
+
+describe('ONNX embedder: log-mel input, output names, error codes', () => {
+  const dir = tempDir('t1-onnx-');
+  const hasOrt = async () => {
+    try {
+      const pkg = 'onnxruntime-node';
+      await import(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const colMeans = (m: { frames: number; bins: number; data: Float32Array }) =>
+    Array.from({ length: m.bins }, (_, b) => {
+      let s = 0;
+      for (let t = 0; t < m.frames; t++) s += m.data[t * m.bins + b] as number;
+      return s / m.frames;
+    });
+
+  it('log-mel windows of the given mel config (default: 64 bands up to the network’s Nyquist) reach the network', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const file = path.join(dir, 'mean.onnx');
+    onnxMeanOverFrames(file);
+    const clip = Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i * 0.8) + 0.3 * Math.sin(i * 2.3));
+    const mel = { ...DEFAULT_MEL, nMels: 16, nFft: 64, hop: 32 };
+    const w = { windowSeconds: 0.5, hopSeconds: 0.5 };
+    const emb = await loadOnnxEmbedder(file, { sampleRate: 4000, input: 'logmel', mel, windowing: w });
+    expect(emb.name).toBe('onnx:mean.onnx (logmel @ 4000 Hz, 0.5-s windows)');
+    const rows = await emb.embed([clip]);
+    const wins = windows(clip, 4000, w);
+    expect(rows).toHaveLength(2);
+    rows.forEach((r, k) => expect(Array.from(r)).toEqual(colMeans(logMelSpectrogram(wins[k] as Float32Array, mel)).map((v) => expect.closeTo(v, 4))));
+    // default mel config at the network's rate (8 kHz: resampled, 64 bands up to 4 kHz)
+    const def = await loadOnnxEmbedder(file, { sampleRate: 8000, input: 'logmel', windowing: w });
+    const up = resample(clip, 4000, 8000);
+    const d = await def.embed([clip]);
+    expect(d[0]).toHaveLength(64);
+    const want = colMeans(logMelSpectrogram(windows(up, 8000, w)[0] as Float32Array, { ...DEFAULT_MEL, sampleRate: 8000, fMax: 4000 }));
+    expect(Array.from(d[0] as Float32Array)).toEqual(want.map((v) => expect.closeTo(v, 3)));
+  });
+
+  it('an output the model does not have is an InputError naming it', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const file = path.join(dir, 'mean2.onnx');
+    onnxMeanOverFrames(file);
+    const emb = await loadOnnxEmbedder(file, { sampleRate: 4000, input: 'logmel', outputName: 'nope' });
+    const err = await emb.embed([new Float32Array(4000)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('bad-argument');
+    expect((err as Error).message).toBe(`${file}: the model has no output 'nope'`);
+  });
+
+  it('a missing model is not-found, a broken one decode-failed; the message names the file and the first line of the cause', async (ctx) => {
+    if (!(await hasOrt())) ctx.skip('the optional dependency onnxruntime-node is not installed');
+    const missing = path.join(dir, 'nope.onnx');
+    const e1 = (await loadOnnxEmbedder(missing, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
+    expect(e1).toBeInstanceOf(InputError);
+    expect(e1.code).toBe('not-found');
+    expect(e1.message.startsWith(`${missing}: cannot load the ONNX model: `)).toBe(true);
+    expect(e1.message).not.toContain('\n');
+    expect(e1.message.length).toBeGreaterThan(`${missing}: cannot load the ONNX model: `.length + 10); // the cause's first line follows
+    const broken = path.join(dir, 'broken.onnx');
+    writeFileSync(broken, 'not a model');
+    const e2 = (await loadOnnxEmbedder(broken, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
+    expect(e2.code).toBe('decode-failed');
+    expect(e2.message.startsWith(`${broken}: cannot load the ONNX model: `)).toBe(true);
+  });
+});
