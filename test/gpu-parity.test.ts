@@ -14,6 +14,11 @@ import { conv1dReference } from '../src/ops/conv1d';
 import { conv1dWebGpu } from '../src/ops/conv1d-webgpu';
 import { layerNormReference } from '../src/ops/layer-norm';
 import { layerNormWebGpu } from '../src/ops/layer-norm-webgpu';
+import { residualLayerReference, residualLayerWebGpu } from '../src/ops/residual-webgpu';
+import { convTranspose1dReference } from '../src/ops/conv1d';
+import { convTranspose1dWebGpu } from '../src/ops/conv-transpose-webgpu';
+import { Codebook } from '../src/models/codebook';
+import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
 import { Rng } from '../src/util/rng';
@@ -199,5 +204,113 @@ describe('fused WebGPU ops vs their references on cpu', () => {
     // float32 rounding (row sums in another order) ~2e-4 relative near zero
     expect(maxRelative(got.y, want.y), 'y').toBeLessThan(1e-3);
     ['dx', 'dγ', 'dβ'].forEach((n, i) => expect(maxRelative(got.grads[i] as Float32Array, want.grads[i] as Float32Array), n).toBeLessThan(1e-3));
+  });
+
+  /**
+   * Values and gradients of `op(fused)` against the reference on cpu: every input gets a gradient through
+   * a loss that weights each output entry differently. `inputs` are plain arrays (shape, values).
+   */
+  async function parity(inputs: Array<{ shape: number[]; values: Float32Array }>, op: (fused: boolean, xs: tf.Tensor[]) => tf.Tensor) {
+    const run = async (fused: boolean) => {
+      const xs = inputs.map((i) => tf.tensor(i.values, i.shape));
+      const loss = (...a: tf.Tensor[]) => {
+        const y = op(fused, a);
+        return tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
+      };
+      const y = op(fused, xs);
+      const grads = tf.grads(loss)(xs);
+      const out = { y: (await y.data()) as Float32Array, grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)) };
+      tf.dispose([...xs, y, ...grads]);
+      return out;
+    };
+    const got = await run(true);
+    const want = await onCpu(() => run(false));
+    expect(got.y.length).toBe(want.y.length);
+    expect(maxRelative(got.y, want.y), 'y').toBeLessThan(1e-3);
+    want.grads.forEach((w, i) => expect(maxRelative(got.grads[i] as Float32Array, w), `d input ${i}`).toBeLessThan(1e-3));
+  }
+  const randn = (rng: Rng, shape: number[], scale = 1) => ({
+    shape,
+    values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()),
+  });
+
+  for (const dilation of [1, 3]) {
+    it(`residual layer (k3 d${dilation}, both ReLUs, residual add): values and gradients (x, W₁, b₁, W₂, b₂) equal the reference on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(40 + dilation);
+      const [B, T, C, R] = [2, 29, 6, 5];
+      await parity([randn(rng, [B, T, C]), randn(rng, [3, C, R], 0.5), randn(rng, [R], 0.3), randn(rng, [1, R, C], 0.5), randn(rng, [C], 0.3)], (fused, a) => {
+        const [x, w1, b1, w2, b2] = a as [tf.Tensor3D, tf.Tensor3D, tf.Tensor1D, tf.Tensor3D, tf.Tensor1D];
+        const w = { w1, b1, w2, b2 };
+        return fused ? residualLayerWebGpu(x, w, dilation, dilation) : residualLayerReference(x, w, dilation, dilation);
+      });
+    });
+  }
+
+  for (const inputRelu of [false, true]) {
+    it(`transposed conv1d (k4 s2 p1${inputRelu ? ', input ReLU' : ''}): values and gradients (x, w, bias) equal convTranspose1dReference on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(inputRelu ? 61 : 60);
+      const [B, L, CI, CO] = [2, 13, 5, 3];
+      await parity([randn(rng, [B, L, CI]), randn(rng, [4, CI, CO], 0.5), randn(rng, [CO], 0.3)], (fused, a) => {
+        const [x, w, b] = a as [tf.Tensor3D, tf.Tensor3D, tf.Tensor1D];
+        const conv = { stride: 2, padding: 1 };
+        return fused ? convTranspose1dWebGpu(x, w, b, { ...conv, inputRelu }) : convTranspose1dReference(inputRelu ? tf.relu(x) : x, w, b, conv);
+      });
+    });
+  }
+
+  it('codebook: nearest codes, quantised values, both VQ losses and their gradients (z, embeddings) equal Codebook.quantize on cpu', async (ctx) => {
+    if (!info) {
+      ctx.skip();
+      return;
+    }
+    const rng = new Rng(77);
+    const [B, T, D, K] = [2, 23, 4, 9];
+    const z = randn(rng, [B, T, D]);
+    const e = randn(rng, [K, D], 0.7);
+    const run = async (fused: boolean) => {
+      const p = new Params(1);
+      const cb = new Codebook(p, 'cb', { size: K, dim: D, beta: 0.25, ema: null, restart: null, dataInit: false });
+      cb.embeddings.assign(tf.tensor2d(e.values, [K, D]));
+      const x = tf.tensor3d(z.values, [B, T, D]);
+      const weights = tf.sin(tf.range(0, B * T * D).reshape([B, T, D]));
+      const f = () => {
+        const r = cb.quantize(x);
+        // weights every output differently: the quantised values, the two losses apart
+        return tf.addN([tf.sum(tf.mul(r.quantized, weights)), tf.mul(r.commitLoss, 3), tf.mul(r.codebookLoss, 5)]) as tf.Scalar;
+      };
+      // fused on webgpu (ops/codebook-webgpu.ts), the reference on cpu
+      expect(tf.getBackend()).toBe(fused ? 'webgpu' : 'cpu');
+      const r = cb.quantize(x);
+      const { grads } = tf.variableGrads(f, [cb.embeddings]);
+      const dz = tf.grad((xx: tf.Tensor) => {
+        const q = cb.quantize(xx as tf.Tensor3D);
+        return tf.add(tf.sum(tf.mul(q.quantized, weights)), tf.mul(q.commitLoss, 3));
+      })(x);
+      const out = {
+        ids: Array.from((await r.codes.data()) as Int32Array),
+        q: (await r.quantized.data()) as Float32Array,
+        losses: [((await r.commitLoss.data()) as Float32Array)[0] as number, ((await r.codebookLoss.data()) as Float32Array)[0] as number],
+        de: (await (Object.values(grads)[0] as tf.Tensor).data()) as Float32Array,
+        dz: (await dz.data()) as Float32Array,
+      };
+      tf.dispose([x, weights, dz, ...Object.values(grads), r.quantized, r.codes, r.loss, r.commitLoss, r.codebookLoss, r.flat]);
+      p.dispose();
+      return out;
+    };
+    const got = await run(true);
+    const want = await onCpu(() => run(false));
+    expect(got.ids).toEqual(want.ids);
+    expect(maxRelative(got.q, want.q), 'quantised').toBeLessThan(1e-5);
+    got.losses.forEach((l, i) => expect(l).toBeCloseTo(want.losses[i] as number, 5));
+    expect(maxRelative(got.de, want.de), 'd embeddings').toBeLessThan(1e-3);
+    expect(maxRelative(got.dz, want.dz), 'd z').toBeLessThan(1e-3);
   });
 });
