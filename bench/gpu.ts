@@ -1,5 +1,5 @@
 /**
- * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --prior-batch 4 --src 900 --tgt 900 --variants reference,fused --no-twin]
+ * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --clip 28800 --prior-batch 4 --src 900 --tgt 900 --variants reference,fused --no-twin]
  *
  * One training step (gradients, clipping by global norm 1, Adam; the loss read back at the end as a
  * logging step would) of the thesis codec (batch 8 × 28,800) and the thesis prior (batch 4, 900 → 901)
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
       model: { type: 'string', default: 'all' },
       preset: { type: 'string', default: 'thesis' },
       batch: { type: 'string', default: '8' },
+      clip: { type: 'string' },
       'prior-batch': { type: 'string', default: '4' },
       src: { type: 'string', default: '900' },
       tgt: { type: 'string', default: '900' },
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       variants: { type: 'string', default: VARIANTS.join(',') },
       'no-twin': { type: 'boolean' },
     },
-    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--prior-batch 4] [--src 900] [--tgt 900] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
+    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--clip 28800] [--prior-batch 4] [--src 900] [--tgt 900] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
   );
   const info = await initBackend({ backend: values.backend as 'webgpu' });
   const preset = values.preset as PresetName;
@@ -126,9 +127,12 @@ async function main(): Promise<void> {
   const which = values.model as string;
   if (which === 'codec' || which === 'all') {
     const B = Number(values.batch);
-    const cfg = codecPreset('raw-vqvae2', preset);
+    // --clip N: shorter clips (a multiple of 32) for counting on a slow adapter; the dispatch counts do not
+    // depend on the length (the reference's codebook search adds one chunk per 8,192 rows, ~4 dispatches each)
+    const base = codecPreset('raw-vqvae2', preset);
+    const cfg = values.clip ? { ...base, clipSamples: Number(values.clip) } : base;
     workloads.push({
-      name: `codec_train_step_${preset}_b${B}`,
+      name: `codec_train_step_${preset}_b${B}${values.clip ? `_clip${values.clip}` : ''}`,
       build: () => {
         const codec = new Codec(cfg);
         const x = tf.randomNormal([B, cfg.clipSamples, 1], 0, 0.1, 'float32', 7) as tf.Tensor3D;

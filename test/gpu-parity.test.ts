@@ -18,6 +18,8 @@ import { residualLayerReference, residualLayerWebGpu } from '../src/ops/residual
 import { convTranspose1dReference } from '../src/ops/conv1d';
 import { convTranspose1dWebGpu } from '../src/ops/conv-transpose-webgpu';
 import { Codebook } from '../src/models/codebook';
+import { attentionReference } from '../src/ops/attention';
+import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
 import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
@@ -313,4 +315,38 @@ describe('fused WebGPU ops vs their references on cpu', () => {
     expect(maxRelative(got.de, want.de), 'd embeddings').toBeLessThan(1e-3);
     expect(maxRelative(got.dz, want.dz), 'd z').toBeLessThan(1e-3);
   });
+
+  const ATTENTION = [
+    { name: 'self, causal', self: true, tq: 11, tk: 11, causal: true, window: null, queryLength: undefined },
+    { name: 'self, full', self: true, tq: 9, tk: 9, causal: false, window: null, queryLength: undefined },
+    { name: 'cross, full, 7 queries × 13 keys', self: false, tq: 7, tk: 13, causal: false, window: null, queryLength: undefined },
+    { name: 'self, causal window 4', self: true, tq: 12, tk: 12, causal: true, window: 4, queryLength: undefined },
+    { name: 'cross, aligned window 5', self: false, tq: 8, tk: 19, causal: false, window: 5, queryLength: 8 },
+  ];
+  for (const c of ATTENTION) {
+    it(`attention (${c.name}; 3 heads, packed q/k/v): values and gradients equal attentionReference on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(c.tq * 13 + c.tk);
+      const [B, H, DH] = [2, 3, 4];
+      const DM = H * DH;
+      const mask = { causal: c.causal, window: c.window, ...(c.queryLength ? { queryLength: c.queryLength } : {}) };
+      /** [B, T, 3·DM] → columns [from, from + DM) as [B·H, T, DH] */
+      const heads = (x: tf.Tensor, from: number) => {
+        const [b, t] = x.shape as [number, number, number];
+        return tf.reshape(tf.transpose(tf.reshape(tf.slice(x, [0, 0, from], [b, t, DM]), [b, t, H, DH]), [0, 2, 1, 3]), [b * H, t, DH]) as tf.Tensor3D;
+      };
+      const inputs = c.self ? [randn(rng, [B, c.tq, 3 * DM])] : [randn(rng, [B, c.tq, 3 * DM]), randn(rng, [B, c.tk, 3 * DM])];
+      await parity(inputs, (fused, xs) => {
+        const a = xs[0] as tf.Tensor3D;
+        const kv = c.self ? null : (xs[1] as tf.Tensor3D);
+        if (fused) return packedAttentionWebGpu(a, kv, H, mask);
+        const src = kv ?? a;
+        const o = attentionReference(heads(a, 0), heads(src, DM), heads(src, 2 * DM), mask);
+        return tf.reshape(tf.transpose(tf.reshape(o, [B, H, c.tq, DH]), [0, 2, 1, 3]), [B, c.tq, DM]);
+      });
+    });
+  }
 });

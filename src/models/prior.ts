@@ -15,11 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attention } from '../ops/attention';
+import { packedAttentionWebGpu } from '../ops/attention-webgpu';
 import { lookupRows } from '../ops/gradient';
 import { feedForward } from '../ops/feed-forward';
 import { layerNorm } from '../ops/layer-norm';
 import { crossEntropy } from '../ops/loss';
-import { matMul } from '../ops/matmul';
+import { linear } from '../ops/matmul';
+import { fusedWebGpuOps } from '../ops/webgpu-program';
 import { Params } from './nn';
 
 export interface PriorConfig {
@@ -170,8 +172,8 @@ export class Prior {
   /** x [b, t, in] · W [in, out] + bias */
   private dense(x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor): tf.Tensor3D {
     const [bs, t, din] = x.shape;
-    const y = matMul(tf.reshape(x, [bs * t, din]) as tf.Tensor2D, w as tf.Tensor2D);
-    return tf.reshape(tf.add(y, b), [bs, t, w.shape[1] as number]) as tf.Tensor3D;
+    const y = linear(tf.reshape(x, [bs * t, din]) as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+    return tf.reshape(y, [bs, t, w.shape[1] as number]) as tf.Tensor3D;
   }
 
   /** ops/layer-norm.ts: fused WebGPU kernels on webgpu, the op-by-op reference elsewhere. */
@@ -203,11 +205,17 @@ export class Prior {
     const d = this.config.dModel;
     const w = this.params.get(`${n}.in_proj_weight`);
     const bias = this.params.get(`${n}.in_proj_bias`);
+    const out = this.lin(`${n}.out_proj`);
+    if (fusedWebGpuOps()) {
+      // webgpu: the whole packed projection per sequence, attention straight on it (ops/attention-webgpu.ts)
+      const a = this.dense(x, w, bias);
+      const attended = packedAttentionWebGpu(a, kv === x ? null : this.dense(kv, w, bias), this.config.heads, mask);
+      return this.dense(attended, out.w, out.b);
+    }
     const q = this.dense(x, tf.slice(w, [0, 0], [d, d]), tf.slice(bias, [0], [d]));
     const k = this.dense(kv, tf.slice(w, [0, d], [d, d]), tf.slice(bias, [d], [d]));
     const v = this.dense(kv, tf.slice(w, [0, 2 * d], [d, d]), tf.slice(bias, [2 * d], [d]));
     const attended = attention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), { ...mask, chunk: this.config.attentionChunk });
-    const out = this.lin(`${n}.out_proj`);
     return this.dense(this.mergeHeads(attended, x.shape[0]), out.w, out.b);
   }
 

@@ -40,3 +40,12 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tran
   if (!explicitTransposes()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
 }
+
+/**
+ * x [m, k] · w [k, n] + bias [n]. With the fused WebGPU ops on: tfjs' fused matMul (the bias added in
+ * the product's kernel: 1 dispatch forward, 3 backward instead of 2 and 3); elsewhere matMul and add.
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  if (tf.getBackend() === 'webgpu' && process.env.SOUNDTRACK_FUSED !== '0') return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
+  return tf.add(matMul(x, w), bias) as tf.Tensor2D;
+}

@@ -27,6 +27,8 @@ export interface RawOutput {
   name: string;
   shape: number[];
   dtype?: 'float32' | 'int32';
+  /** Write into this tensor (made by an earlier dispatch of the same op) instead of a new one; it is returned as is. */
+  into?: tf.Tensor;
 }
 
 const cache = new WeakMap<object, Map<string, GpuPipeline>>();
@@ -72,6 +74,7 @@ fn main(@builtin(local_invocation_index) lidx : u32, @builtin(workgroup_id) wid 
 }`;
     const pipe = pipeline(b, `${op}_${key}`, code);
     const outs = outputs.map((o) => {
+      if (o.into) return { tensor: o.into, buffer: bufferOf(b, o.into) };
       const info = b.makeTensorInfo(o.shape, o.dtype ?? 'float32');
       return { tensor: tf.engine().makeTensorFromTensorInfo(info), buffer: bufferOf(b, info) };
     });
