@@ -20,6 +20,7 @@ import { convTranspose1dWebGpu } from '../src/ops/conv-transpose-webgpu';
 import { Codebook } from '../src/models/codebook';
 import { attentionReference } from '../src/ops/attention';
 import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
+import { dropoutAddReference, dropoutAddWebGpu } from '../src/ops/dropout-webgpu';
 import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
@@ -346,6 +347,22 @@ describe('fused WebGPU ops vs their references on cpu', () => {
         const src = kv ?? a;
         const o = attentionReference(heads(a, 0), heads(src, DM), heads(src, 2 * DM), mask);
         return tf.reshape(tf.transpose(tf.reshape(o, [B, H, c.tq, DH]), [0, 2, 1, 3]), [B, c.tq, DM]);
+      });
+    });
+  }
+
+  for (const residual of [true, false]) {
+    it(`dropout${residual ? ' + residual add' : ''} (rate 0.3, seeded): values and gradients equal tf.dropout${residual ? ' + tf.add' : ''} on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(residual ? 91 : 92);
+      const inputs = residual ? [randn(rng, [3, 17, 8]), randn(rng, [3, 17, 8])] : [randn(rng, [5, 33])];
+      await parity(inputs, (fused, xs) => {
+        const x = residual ? (xs[0] as tf.Tensor) : null;
+        const s = xs[residual ? 1 : 0] as tf.Tensor;
+        return fused ? dropoutAddWebGpu(x, s, 0.3, 1234) : dropoutAddReference(x, s, 0.3, 1234);
       });
     });
   }
