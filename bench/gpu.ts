@@ -1,5 +1,5 @@
 /**
- * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --clip 28800 --prior-batch 4 --src 900 --tgt 900 --variants reference,fused --no-twin]
+ * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --clip 28800 --prior-batch 4 --src 900 --tgt 900 --d-model 100 --ff 1024 --variants reference,fused --no-twin]
  *
  * One training step (gradients, clipping by global norm 1, Adam; the loss read back at the end as a
  * logging step would) of the thesis codec (batch 8 × 28,800) and the thesis prior (batch 4, 900 → 901)
@@ -108,11 +108,13 @@ async function main(): Promise<void> {
       'prior-batch': { type: 'string', default: '4' },
       src: { type: 'string', default: '900' },
       tgt: { type: 'string', default: '900' },
+      'd-model': { type: 'string' },
+      ff: { type: 'string' },
       steps: { type: 'string', default: '1' },
       variants: { type: 'string', default: VARIANTS.join(',') },
       'no-twin': { type: 'boolean' },
     },
-    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--clip 28800] [--prior-batch 4] [--src 900] [--tgt 900] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
+    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--clip 28800] [--prior-batch 4] [--src 900] [--tgt 900] [--d-model 100] [--ff 1024] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
   );
   const info = await initBackend({ backend: values.backend as 'webgpu' });
   const preset = values.preset as PresetName;
@@ -162,9 +164,16 @@ async function main(): Promise<void> {
     const B = Number(values['prior-batch']);
     const S = Number(values.src);
     const T = Number(values.tgt);
-    const base = priorPreset('bottom', preset, THESIS_CODES).model;
+    // --d-model / --ff: narrower layers for counting on a slow adapter (the counts depend on layers, heads, lengths, not widths)
+    const preset0 = priorPreset('bottom', preset, THESIS_CODES).model;
+    const base = {
+      ...preset0,
+      ...(values['d-model'] ? { dModel: Number(values['d-model']) } : {}),
+      ...(values.ff ? { feedForward: Number(values.ff) } : {}),
+    };
+    const narrow = values['d-model'] || values.ff ? `_d${base.dModel}_ff${base.feedForward}` : '';
     workloads.push({
-      name: `prior_train_step_${preset}_b${B}_${S}to${T + 1}`,
+      name: `prior_train_step_${preset}_b${B}_${S}to${T + 1}${narrow}`,
       build: () => {
         const prior = new Prior({ ...base, sourceLength: S, targetLength: T });
         const src = tf.randomUniform([B, S], 0, 2048, 'int32', 3) as tf.Tensor2D;

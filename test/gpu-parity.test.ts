@@ -21,6 +21,7 @@ import { Codebook } from '../src/models/codebook';
 import { attentionReference } from '../src/ops/attention';
 import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
 import { dropoutAddReference, dropoutAddWebGpu } from '../src/ops/dropout-webgpu';
+import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
 import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
@@ -363,6 +364,22 @@ describe('fused WebGPU ops vs their references on cpu', () => {
         const x = residual ? (xs[0] as tf.Tensor) : null;
         const s = xs[residual ? 1 : 0] as tf.Tensor;
         return fused ? dropoutAddWebGpu(x, s, 0.3, 1234) : dropoutAddReference(x, s, 0.3, 1234);
+      });
+    });
+  }
+
+  for (const rate of [0, 0.25]) {
+    it(`feed-forward (fused matMul + bias + ReLU, dropout ${rate}): values and gradients (x, W₁, b₁, W₂, b₂) equal feedForwardReference on cpu`, async (ctx) => {
+      if (!info) {
+        ctx.skip();
+        return;
+      }
+      const rng = new Rng(100 + rate * 4);
+      const [n, d, f] = [19, 6, 10];
+      await parity([randn(rng, [n, d]), randn(rng, [d, f], 0.5), randn(rng, [f], 0.3), randn(rng, [f, d], 0.5), randn(rng, [d], 0.3)], (fused, a) => {
+        const [x, w1, b1, w2, b2] = a as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
+        const drop = rate > 0 ? { rate, seed: 77 } : null;
+        return fused ? feedForward(x, { w1, b1, w2, b2 }, drop) : feedForwardReference(x, { w1, b1, w2, b2 }, drop);
       });
     });
   }
