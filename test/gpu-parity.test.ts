@@ -22,6 +22,11 @@ import { attentionReference } from '../src/ops/attention';
 import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
 import { dropoutAddReference, dropoutAddWebGpu } from '../src/ops/dropout-webgpu';
 import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
+import { TrainingDivergedError, trainLoop, type TrainTask } from '../src/train/loop';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { tempDir } from './helpers';
+import { GpuCounter } from '../src/backend/gpu-counter';
 import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
@@ -383,4 +388,108 @@ describe('fused WebGPU ops vs their references on cpu', () => {
       });
     });
   }
+});
+
+describe('training loop on webgpu: metrics read back only when it logs', () => {
+  /** A least-squares fit w·x ≈ y with a logged scalar; `nanAt`: the loss is NaN at that step (1-based). */
+  function task(nanAt: number | null): { task: TrainTask<number>; w: () => tf.Variable } {
+    const p = new Params(3);
+    const w = p.create('w', [4], { kind: 'normal', std: 1 });
+    let n = 0;
+    return {
+      w: () => w,
+      task: {
+        params: p,
+        nextBatch: (rng) => rng.int(1000),
+        forward: (b) => {
+          n++;
+          const x = tf.tensor1d([1, 2, 3, 4].map((v) => v + (b % 7)));
+          const err = tf.sub(tf.sum(tf.mul(w, x)), 3);
+          const loss = tf.mul(tf.square(err), n === nanAt ? Number.NaN : 1) as tf.Scalar;
+          return { loss, scalars: { err: err as tf.Scalar }, keep: [] };
+        },
+        disposeBatch: () => undefined,
+        samplerState: () => null,
+        restoreSampler: () => undefined,
+      },
+    };
+  }
+  const options = (out: string, steps: number) => ({
+    out,
+    steps,
+    schedule: { kind: 'constant' as const, peak: 1e-2, warmupSteps: 0, totalSteps: steps, floor: 0 },
+    clipNorm: 1,
+    seed: 5,
+    checkpointEvery: 0,
+    validateEvery: 0,
+    label: 'loop-test',
+    resume: null,
+    meta: { kind: 'test', model: {}, train: {}, data: null },
+    quiet: true,
+    logEvery: 3,
+  });
+  const lines = (dir: string) =>
+    readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>);
+
+  it('writes the same metric lines as the cpu backend (fields, steps, values)', async (ctx) => {
+    if (!info) {
+      ctx.skip();
+      return;
+    }
+    const gpuDir = tempDir();
+    const cpuDir = tempDir();
+    const g = task(null);
+    const counter = GpuCounter.install();
+    counter.reset();
+    const readbacks: number[] = [];
+    const afterStep = () => {
+      readbacks.push(counter.snapshot().total.readbacks);
+      return {};
+    };
+    await trainLoop({ ...g.task, afterStep }, options(gpuDir, 7));
+    g.task.params.dispose();
+    // read-backs so far, seen after each step's update: one per 3 steps (logEvery), none in between
+    expect(readbacks).toEqual([0, 0, 0, 1, 1, 1, 2]);
+    await onCpu(async () => {
+      const c = task(null);
+      await trainLoop({ ...c.task, afterStep: () => ({}) }, options(cpuDir, 7));
+      c.task.params.dispose();
+    });
+    const got = lines(gpuDir);
+    const want = lines(cpuDir);
+    expect(got.map((l) => Object.keys(l))).toEqual(want.map((l) => Object.keys(l)));
+    got.forEach((l, i) => {
+      for (const k of ['step', 'lr']) expect(l[k]).toBe(want[i]?.[k]);
+      for (const k of ['loss', 'err', 'grad_norm']) expect(l[k] as number).toBeCloseTo(want[i]?.[k] as number, 3);
+    });
+  });
+
+  it('stops on a NaN loss at the step it happened; the fused Adam left the weights as they were', async (ctx) => {
+    if (!info) {
+      ctx.skip();
+      return;
+    }
+    const dir = tempDir();
+    const t = task(2);
+    const before: number[] = [];
+    const run = trainLoop(
+      {
+        ...t.task,
+        afterStep: async () => {
+          before.push(...((await t.w().data()) as Float32Array));
+          return {};
+        },
+      },
+      options(dir, 6),
+    );
+    await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
+    await expect(run).rejects.toMatchObject({ step: 2 });
+    // weights after step 1 and after the NaN step 2 are the same
+    expect(before.slice(4, 8)).toEqual(before.slice(0, 4));
+    expect(lines(dir).map((l) => l['step'])).toEqual([1]);
+    t.task.params.dispose();
+  });
 });
