@@ -22,6 +22,7 @@ import { attentionReference } from '../src/ops/attention';
 import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
 import { dropoutAddReference, dropoutAddWebGpu } from '../src/ops/dropout-webgpu';
 import { feedForward, feedForwardReference } from '../src/ops/feed-forward';
+import { linearWebGpu } from '../src/ops/linear-webgpu';
 import { TrainingDivergedError, trainLoop, type TrainTask } from '../src/train/loop';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -372,6 +373,18 @@ describe('fused WebGPU ops vs their references on cpu', () => {
       });
     });
   }
+
+  it('dense layer (fused matMul + bias; bias gradient as one column sum): values and gradients equal matMul + add on cpu', async (ctx) => {
+    if (!info) {
+      ctx.skip();
+      return;
+    }
+    const rng = new Rng(120);
+    await parity([randn(rng, [37, 9]), randn(rng, [9, 5], 0.5), randn(rng, [5], 0.3)], (fused, a) => {
+      const [x, w, b] = a as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      return fused ? linearWebGpu(x, w, b) : tf.add(tf.matMul(x, w), b);
+    });
+  });
 
   for (const rate of [0, 0.25]) {
     it(`feed-forward (fused matMul + bias + ReLU, dropout ${rate}): values and gradients (x, W₁, b₁, W₂, b₂) equal feedForwardReference on cpu`, async (ctx) => {

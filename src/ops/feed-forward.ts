@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutAddWebGpu } from './dropout-webgpu';
+import { columnSumWebGpu } from './linear-webgpu';
 import { matMul, matMulT } from './matmul';
 import { elementwiseProgram, fusedWebGpuOps, runProgram } from './webgpu-program';
 
@@ -67,7 +68,7 @@ export function feedForward(x: tf.Tensor2D, w: FeedForwardWeights, dropout: { ra
           const [sx, sw1, sw2, sh] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
           const g = dy as tf.Tensor2D;
           const dW2 = matMulT(sh, g, true, false);
-          const db2 = tf.sum(g, 0);
+          const db2 = fused ? columnSumWebGpu(g) : tf.sum(g, 0);
           const dhAll = matMulT(g, sw2, false, true);
           let dh: tf.Tensor2D;
           if (fused) dh = reluMaskWebGpu(dhAll, sh, 1 / (1 - rate));
@@ -78,7 +79,7 @@ export function feedForward(x: tf.Tensor2D, w: FeedForwardWeights, dropout: { ra
           // dW1 = xᵀ·dh, computed as (dhᵀ·x)ᵀ: with the wide dh as the left operand XNNPACK runs ~3× faster
           // on wasm ([100, n] × [n, 1024] packs the whole dh as weights); elsewhere the native flags.
           const dW1 = tf.getBackend() === 'wasm' ? tf.transpose(tf.matMul(tf.transpose(dh), sx)) : matMulT(sx, dh, true, false);
-          const db1 = tf.sum(dh, 0);
+          const db1 = fused ? columnSumWebGpu(dh) : tf.sum(dh, 0);
           const dx = matMulT(dh, sw1, false, true);
           return [dx, dW1, db1, dW2, db2];
         }),

@@ -7,6 +7,7 @@
  * operand explicitly (a cheap copy) and multiply plainly; other backends keep their native flags.
  */
 import * as tf from '@tensorflow/tfjs';
+import { linearWebGpu } from './linear-webgpu';
 
 function explicitTransposes(): boolean {
   return tf.getBackend() === 'wasm';
@@ -42,10 +43,10 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tran
 }
 
 /**
- * x [m, k] · w [k, n] + bias [n]. With the fused WebGPU ops on: tfjs' fused matMul (the bias added in
- * the product's kernel: 1 dispatch forward, 3 backward instead of 2 and 3); elsewhere matMul and add.
+ * x [m, k] · w [k, n] + bias [n]. With the fused WebGPU ops on: ./linear-webgpu.ts (1 dispatch forward,
+ * 3 backward instead of 2 and 4); elsewhere matMul and add.
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  if (tf.getBackend() === 'webgpu' && process.env.SOUNDTRACK_FUSED !== '0') return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
+  if (tf.getBackend() === 'webgpu' && process.env.SOUNDTRACK_FUSED !== '0') return linearWebGpu(x, w, bias);
   return tf.add(matMul(x, w), bias) as tf.Tensor2D;
 }
