@@ -4,13 +4,15 @@
  * One training step (gradients, clipping by global norm 1, Adam; the loss read back at the end as a
  * logging step would) of the thesis codec (batch 8 × 28,800) and the thesis prior (batch 4, 900 → 901)
  * on the webgpu backend (any adapter; Mesa llvmpipe allowed), for each variant in the same run:
- *   reference  the ops as written (SOUNDTRACK_FUSED=0: op-by-op conv1d, layer norm, per-parameter Adam, norm read back)
+ *   reference  the ops as written (SOUNDTRACK_FUSED=0: op-by-op conv1d, residual layers, transposed conv, codebook,
+ *              attention, dropout, dense, feed-forward, layer norm, per-parameter Adam, norm read back)
  *   fused      the fused WebGPU programs (src/ops/*-webgpu.ts), no read-back but the loss
  * Each variant: one warm-up step, then one measured step (--steps N: median of N).
  * With --count the measured step's GPU work is counted (src/backend/gpu-counter.ts): dispatches,
  * submits, pipelines compiled, buffers created, bind groups, uniform writes, read-backs — total and by op.
  * One JSON line per model: {"name","backend","device","step_s","twin_s","ratio", …counts of the last
- * variant, "variants": {variant: {step_s, counts, by_op}}, "speedup": first/last variant's step_s}.
+ * variant, "variants": {variant: {step_s, counts, by_op}}, "speedup": first/last variant's step_s,
+ * "dispatch_ratio": first/last variant's dispatches}.
  * The twin (bench/twins, PyTorch; CUDA on a GPU machine) is timed in the same run unless --no-twin.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
       variant: variants[variants.length - 1],
       ...(last.counts ?? {}),
       speedup: variants.length > 1 ? ratio(first.step_s, last.step_s) : null,
+      dispatch_ratio: variants.length > 1 && first.counts && last.counts ? ratio(first.counts.dispatches, last.counts.dispatches) : null,
       variants: Object.fromEntries(
         Object.entries(results).map(([k, r]) => [
           k,
