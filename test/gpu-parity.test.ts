@@ -387,7 +387,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   });
 
   for (const rate of [0, 0.25]) {
-    it(`feed-forward (fused matMul + bias + ReLU, dropout ${rate}): values and gradients (x, W₁, b₁, W₂, b₂) equal feedForwardReference on cpu`, async (ctx) => {
+    it(`feed-forward (fused matMul + bias, ReLU + dropout in one program, dropout ${rate}): values and gradients (x, W₁, b₁, W₂, b₂) equal feedForwardReference on cpu`, async (ctx) => {
       if (!info) {
         ctx.skip();
         return;

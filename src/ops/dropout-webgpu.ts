@@ -68,3 +68,19 @@ export function dropoutAddWebGpu<T extends tf.Tensor>(x: T | null, s: T, rate: n
   u.dispose();
   return y;
 }
+
+/** dropout(relu(s)) in one program, no gradient (for the feed-forward's forward pass, whose gradient is its own). */
+export function reluDropoutWebGpu(s: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  const u = tf.randomUniform(s.shape, 0, 1, 'float32', seed);
+  const program = elementwiseProgram(
+    'relu_dropout_fwd',
+    s.shape,
+    ['S', 'U'],
+    'keep : f32,',
+    'setOutputAtIndex(index, max(S[index], 0.0) * multiplier(U[index]));',
+    MULTIPLIER,
+  );
+  const y = runProgram(program, [s, u], [{ type: 'float32', data: [1 - rate] }]);
+  u.dispose();
+  return y;
+}

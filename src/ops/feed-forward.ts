@@ -10,7 +10,7 @@
  * so the maths and the random stream equal the taped version (tested).
  */
 import * as tf from '@tensorflow/tfjs';
-import { dropoutAddWebGpu } from './dropout-webgpu';
+import { reluDropoutWebGpu } from './dropout-webgpu';
 import { columnSumWebGpu } from './linear-webgpu';
 import { matMul, matMulT } from './matmul';
 import { elementwiseProgram, fusedWebGpuOps, runProgram } from './webgpu-program';
@@ -46,14 +46,15 @@ export function feedForwardReference(x: tf.Tensor2D, w: FeedForwardWeights, drop
 /** x [n, d] → [n, d]. `dropout` null (or rate 0) = no dropout. */
 export function feedForward(x: tf.Tensor2D, w: FeedForwardWeights, dropout: { rate: number; seed: number } | null): tf.Tensor2D {
   const rate = dropout ? dropout.rate : 0;
-  // webgpu: products with bias (+ ReLU) in tfjs' fused matMul, the dropout and the ReLU/dropout mask of the gradient as one program each
+  // webgpu: products with bias in tfjs' fused matMul; ReLU + dropout, and the gradient's ReLU/dropout mask, one program each
   const fused = fusedWebGpuOps();
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, w1, b1, w2, b2] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
     const h = tf.tidy(() => {
       if (fused) {
-        const a = tf.fused.matMul({ a: xx, b: w1, bias: b1, activation: 'relu' }) as tf.Tensor2D;
-        return rate > 0 && dropout ? dropoutAddWebGpu(null, a, rate, dropout.seed) : a;
+        // under a gradient tape tfjs fuses only a linear activation: ReLU (and dropout) in one program of ours
+        const a = tf.fused.matMul({ a: xx, b: w1, bias: b1 }) as tf.Tensor2D;
+        return (rate > 0 && dropout ? reluDropoutWebGpu(a, rate, dropout.seed) : tf.relu(a)) as tf.Tensor2D;
       }
       const a = tf.relu(tf.add(tf.matMul(xx, w1), b1)) as tf.Tensor2D;
       return rate > 0 && dropout ? (tf.dropout(a, rate, undefined, dropout.seed) as tf.Tensor2D) : a;
