@@ -1,16 +1,18 @@
 /**
- * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --prior-batch 4 --src 900 --tgt 900 --variants reference,fused --no-twin]
+ * npm run bench:gpu [-- --count --model codec|prior|all --preset thesis|quick --batch 8 --clip 28800 --prior-batch 4 --src 900 --tgt 900 --d-model 100 --ff 1024 --variants reference,fused --no-twin]
  *
  * One training step (gradients, clipping by global norm 1, Adam; the loss read back at the end as a
  * logging step would) of the thesis codec (batch 8 × 28,800) and the thesis prior (batch 4, 900 → 901)
  * on the webgpu backend (any adapter; Mesa llvmpipe allowed), for each variant in the same run:
- *   reference  the ops as written (SOUNDTRACK_FUSED=0: op-by-op conv1d, layer norm, per-parameter Adam, norm read back)
+ *   reference  the ops as written (SOUNDTRACK_FUSED=0: op-by-op conv1d, residual layers, transposed conv, codebook,
+ *              attention, dropout, dense, feed-forward, layer norm, per-parameter Adam, norm read back)
  *   fused      the fused WebGPU programs (src/ops/*-webgpu.ts), no read-back but the loss
  * Each variant: one warm-up step, then one measured step (--steps N: median of N).
  * With --count the measured step's GPU work is counted (src/backend/gpu-counter.ts): dispatches,
  * submits, pipelines compiled, buffers created, bind groups, uniform writes, read-backs — total and by op.
  * One JSON line per model: {"name","backend","device","step_s","twin_s","ratio", …counts of the last
- * variant, "variants": {variant: {step_s, counts, by_op}}, "speedup": first/last variant's step_s}.
+ * variant, "variants": {variant: {step_s, counts, by_op}}, "speedup": first/last variant's step_s,
+ * "dispatch_ratio": first/last variant's dispatches}.
  * The twin (bench/twins, PyTorch; CUDA on a GPU machine) is timed in the same run unless --no-twin.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -104,14 +106,17 @@ async function main(): Promise<void> {
       model: { type: 'string', default: 'all' },
       preset: { type: 'string', default: 'thesis' },
       batch: { type: 'string', default: '8' },
+      clip: { type: 'string' },
       'prior-batch': { type: 'string', default: '4' },
       src: { type: 'string', default: '900' },
       tgt: { type: 'string', default: '900' },
+      'd-model': { type: 'string' },
+      ff: { type: 'string' },
       steps: { type: 'string', default: '1' },
       variants: { type: 'string', default: VARIANTS.join(',') },
       'no-twin': { type: 'boolean' },
     },
-    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--prior-batch 4] [--src 900] [--tgt 900] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
+    'npm run bench:gpu -- [--count] [--model codec|prior|all] [--preset thesis|quick] [--batch 8] [--clip 28800] [--prior-batch 4] [--src 900] [--tgt 900] [--d-model 100] [--ff 1024] [--steps 1] [--variants reference,fused] [--no-twin] [--backend webgpu]',
   );
   const info = await initBackend({ backend: values.backend as 'webgpu' });
   const preset = values.preset as PresetName;
@@ -126,9 +131,12 @@ async function main(): Promise<void> {
   const which = values.model as string;
   if (which === 'codec' || which === 'all') {
     const B = Number(values.batch);
-    const cfg = codecPreset('raw-vqvae2', preset);
+    // --clip N: shorter clips (a multiple of 32) for counting on a slow adapter; the dispatch counts do not
+    // depend on the length (the reference's codebook search adds one chunk per 8,192 rows, ~4 dispatches each)
+    const base = codecPreset('raw-vqvae2', preset);
+    const cfg = values.clip ? { ...base, clipSamples: Number(values.clip) } : base;
     workloads.push({
-      name: `codec_train_step_${preset}_b${B}`,
+      name: `codec_train_step_${preset}_b${B}${values.clip ? `_clip${values.clip}` : ''}`,
       build: () => {
         const codec = new Codec(cfg);
         const x = tf.randomNormal([B, cfg.clipSamples, 1], 0, 0.1, 'float32', 7) as tf.Tensor3D;
@@ -158,9 +166,16 @@ async function main(): Promise<void> {
     const B = Number(values['prior-batch']);
     const S = Number(values.src);
     const T = Number(values.tgt);
-    const base = priorPreset('bottom', preset, THESIS_CODES).model;
+    // --d-model / --ff: narrower layers for counting on a slow adapter (the counts depend on layers, heads, lengths, not widths)
+    const preset0 = priorPreset('bottom', preset, THESIS_CODES).model;
+    const base = {
+      ...preset0,
+      ...(values['d-model'] ? { dModel: Number(values['d-model']) } : {}),
+      ...(values.ff ? { feedForward: Number(values.ff) } : {}),
+    };
+    const narrow = values['d-model'] || values.ff ? `_d${base.dModel}_ff${base.feedForward}` : '';
     workloads.push({
-      name: `prior_train_step_${preset}_b${B}_${S}to${T + 1}`,
+      name: `prior_train_step_${preset}_b${B}_${S}to${T + 1}${narrow}`,
       build: () => {
         const prior = new Prior({ ...base, sourceLength: S, targetLength: T });
         const src = tf.randomUniform([B, S], 0, 2048, 'int32', 3) as tf.Tensor2D;
@@ -200,6 +215,7 @@ async function main(): Promise<void> {
       variant: variants[variants.length - 1],
       ...(last.counts ?? {}),
       speedup: variants.length > 1 ? ratio(first.step_s, last.step_s) : null,
+      dispatch_ratio: variants.length > 1 && first.counts && last.counts ? ratio(first.counts.dispatches, last.counts.dispatches) : null,
       variants: Object.fromEntries(
         Object.entries(results).map(([k, r]) => [
           k,

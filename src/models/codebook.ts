@@ -5,7 +5,9 @@
  * gradient (codebook loss), commitment weight β = 0.25, no EMA, no restarts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { quantizeWebGpu } from '../ops/codebook-webgpu';
 import { lookupRows, segmentSum, stopGradient, straightThrough } from '../ops/gradient';
+import { fusedWebGpuOps } from '../ops/webgpu-program';
 import type { Rng } from '../util/rng';
 import type { Params } from './nn';
 
@@ -97,6 +99,14 @@ export class Codebook {
   quantize(z: tf.Tensor3D): QuantizeResult {
     const [b, t, d] = z.shape;
     const flat = tf.reshape(z, [b * t, d]) as tf.Tensor2D;
+    if (fusedWebGpuOps()) {
+      // webgpu: search, lookup and both losses in the fused programs of ops/codebook-webgpu.ts (2 dispatches forward, 2 backward)
+      const r = quantizeWebGpu(flat, this.embeddings as tf.Tensor2D);
+      const codebookLoss = (this.cfg.ema ? tf.scalar(0) : r.codebookLoss) as tf.Scalar;
+      const loss = tf.add(codebookLoss, tf.mul(this.cfg.beta, r.commitLoss)) as tf.Scalar;
+      const quantized = tf.reshape(r.quantized, [b, t, d]) as tf.Tensor3D;
+      return { quantized, codes: tf.reshape(r.ids, [b, t]) as tf.Tensor2D, codebookLoss, commitLoss: r.commitLoss, loss, flat };
+    }
     const ids = this.nearest(stopGradient(flat));
     const chosen = lookupRows(this.embeddings as tf.Tensor2D, ids);
     const commitLoss = tf.mean(tf.square(tf.sub(flat, stopGradient(chosen)))) as tf.Scalar;

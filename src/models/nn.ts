@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv1d, convTranspose1d, conv1dOutputLength } from '../ops/conv1d';
 import { conv1dWebGpu, fusedConv1dAvailable } from '../ops/conv1d-webgpu';
+import { convTranspose1dWebGpu } from '../ops/conv-transpose-webgpu';
+import { residualLayerWebGpu } from '../ops/residual-webgpu';
 import { Rng } from '../util/rng';
 
 export type Init = { kind: 'uniform'; bound: number } | { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
@@ -153,14 +155,54 @@ export function convLayer(p: Params, name: string, cin: number, cout: number, sp
   };
 }
 
-/** Transposed conv1d (×stride upsampling); PyTorch initialises it from fan-in = cout·kernel. */
-export function convTransposeLayer(p: Params, name: string, cin: number, cout: number, spec: { kernel: number; stride: number; padding: number }): Layer {
+/** Transposed conv1d (×stride upsampling, optional ReLU on its input); PyTorch initialises it from fan-in = cout·kernel. */
+export function convTransposeLayer(
+  p: Params,
+  name: string,
+  cin: number,
+  cout: number,
+  spec: { kernel: number; stride: number; padding: number; inputRelu?: boolean },
+): Layer {
   const bound = 1 / Math.sqrt(cout * spec.kernel);
   const w = p.create(`${name}.weight`, [spec.kernel, cin, cout], { kind: 'uniform', bound });
   const b = p.create(`${name}.bias`, [cout], { kind: 'uniform', bound });
+  const conv = { stride: spec.stride, padding: spec.padding };
   return (x) => {
-    const y = convTranspose1d(x, w as tf.Tensor3D, b as tf.Tensor1D, { stride: spec.stride, padding: spec.padding });
+    const y = fusedConv1dAvailable()
+      ? convTranspose1dWebGpu(x, w as tf.Tensor3D, b as tf.Tensor1D, { ...conv, inputRelu: spec.inputRelu ?? false })
+      : convTranspose1d(spec.inputRelu ? tf.relu(x) : x, w as tf.Tensor3D, b as tf.Tensor1D, conv);
     p.record({ name, kind: `convT1d k${spec.kernel} s${spec.stride}`, outShape: y.shape, params: w.size + b.size });
+    return y;
+  };
+}
+
+/**
+ * Residual layer x ← x + conv1x1(ReLU(conv_k,d(ReLU(x)))), padding keeping the length: the same
+ * parameters as two convLayer calls (`${name}.conv_d${d}`, `${name}.conv_1x1`); on webgpu one fused
+ * op (ops/residual-webgpu.ts: 1 dispatch forward, 3 backward), elsewhere the two convs and an add.
+ */
+export function residualLayer(p: Params, name: string, channels: number, resChannels: number, dilation: number): Layer {
+  const spec = { kernel: 3, dilation, padding: dilation, inputRelu: true };
+  const a = convLayer(p, `${name}.conv_d${dilation}`, channels, resChannels, spec);
+  const b = convLayer(p, `${name}.conv_1x1`, resChannels, channels, { kernel: 1, inputRelu: true });
+  const get = (n: string) => p.get(n);
+  return (x) => {
+    if (!fusedConv1dAvailable()) return tf.add(x, b(a(x))) as tf.Tensor3D;
+    const w = {
+      w1: get(`${name}.conv_d${dilation}.weight`) as tf.Tensor3D,
+      b1: get(`${name}.conv_d${dilation}.bias`) as tf.Tensor1D,
+      w2: get(`${name}.conv_1x1.weight`) as tf.Tensor3D,
+      b2: get(`${name}.conv_1x1.bias`) as tf.Tensor1D,
+    };
+    const y = residualLayerWebGpu(x, w, dilation, dilation);
+    const [bs, t] = x.shape;
+    p.record({
+      name: `${name}.conv_d${dilation}`,
+      kind: `conv1d k3${dilation > 1 ? ` d${dilation}` : ''}`,
+      outShape: [bs, t, resChannels],
+      params: w.w1.size + w.b1.size,
+    });
+    p.record({ name: `${name}.conv_1x1`, kind: 'conv1d k1', outShape: y.shape, params: w.w2.size + w.b2.size });
     return y;
   };
 }

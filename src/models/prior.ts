@@ -15,11 +15,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attention } from '../ops/attention';
+import { packedAttentionWebGpu } from '../ops/attention-webgpu';
+import { dropoutAddWebGpu } from '../ops/dropout-webgpu';
 import { lookupRows } from '../ops/gradient';
 import { feedForward } from '../ops/feed-forward';
 import { layerNorm } from '../ops/layer-norm';
 import { crossEntropy } from '../ops/loss';
-import { matMul } from '../ops/matmul';
+import { linear } from '../ops/matmul';
+import { fusedWebGpuOps } from '../ops/webgpu-program';
 import { Params } from './nn';
 
 export interface PriorConfig {
@@ -165,13 +168,11 @@ export class Prior {
     return { w: this.params.get(`${n}.weight`), b: this.params.get(`${n}.bias`) };
   }
 
-  // --- building blocks ---
-
   /** x [b, t, in] · W [in, out] + bias */
   private dense(x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor): tf.Tensor3D {
     const [bs, t, din] = x.shape;
-    const y = matMul(tf.reshape(x, [bs * t, din]) as tf.Tensor2D, w as tf.Tensor2D);
-    return tf.reshape(tf.add(y, b), [bs, t, w.shape[1] as number]) as tf.Tensor3D;
+    const y = linear(tf.reshape(x, [bs * t, din]) as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+    return tf.reshape(y, [bs, t, w.shape[1] as number]) as tf.Tensor3D;
   }
 
   /** ops/layer-norm.ts: fused WebGPU kernels on webgpu, the op-by-op reference elsewhere. */
@@ -179,10 +180,13 @@ export class Prior {
     return layerNorm(x, this.params.get(`${n}.weight`) as tf.Tensor1D, this.params.get(`${n}.bias`) as tf.Tensor1D, 1e-5);
   }
 
-  private dropout(x: tf.Tensor3D, seeds: DropoutSeeds): tf.Tensor3D {
+  /** (x +) dropout(s); on webgpu one fused op (ops/dropout-webgpu.ts) with tf.dropout's random stream. */
+  private dropout(s: tf.Tensor3D, seeds: DropoutSeeds, x: tf.Tensor3D | null = null): tf.Tensor3D {
     const seed = seeds.next();
-    if (seed === null || this.config.dropout === 0) return x;
-    return tf.dropout(x, this.config.dropout, undefined, seed) as tf.Tensor3D;
+    if (seed === null || this.config.dropout === 0) return x ? (tf.add(x, s) as tf.Tensor3D) : s;
+    if (fusedWebGpuOps()) return dropoutAddWebGpu(x, s, this.config.dropout, seed);
+    const d = tf.dropout(s, this.config.dropout, undefined, seed) as tf.Tensor3D;
+    return x ? (tf.add(x, d) as tf.Tensor3D) : d;
   }
 
   /** [b, t, d] → [b·heads, t, d/heads] */
@@ -203,11 +207,17 @@ export class Prior {
     const d = this.config.dModel;
     const w = this.params.get(`${n}.in_proj_weight`);
     const bias = this.params.get(`${n}.in_proj_bias`);
+    const out = this.lin(`${n}.out_proj`);
+    if (fusedWebGpuOps()) {
+      // webgpu: the whole packed projection per sequence, attention straight on it (ops/attention-webgpu.ts)
+      const a = this.dense(x, w, bias);
+      const attended = packedAttentionWebGpu(a, kv === x ? null : this.dense(kv, w, bias), this.config.heads, mask);
+      return this.dense(attended, out.w, out.b);
+    }
     const q = this.dense(x, tf.slice(w, [0, 0], [d, d]), tf.slice(bias, [0], [d]));
     const k = this.dense(kv, tf.slice(w, [0, d], [d, d]), tf.slice(bias, [d], [d]));
     const v = this.dense(kv, tf.slice(w, [0, 2 * d], [d, d]), tf.slice(bias, [2 * d], [d]));
     const attended = attention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), { ...mask, chunk: this.config.attentionChunk });
-    const out = this.lin(`${n}.out_proj`);
     return this.dense(this.mergeHeads(attended, x.shape[0]), out.w, out.b);
   }
 
@@ -239,11 +249,8 @@ export class Prior {
     let x = this.embed(src, seeds);
     for (let i = 0; i < this.config.encoderLayers; i++) {
       const n = `encoder.layers.${i}`;
-      x = this.layerNorm(
-        tf.add(x, this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: false, window: this.config.windows.encoder }), seeds)) as tf.Tensor3D,
-        `${n}.norm1`,
-      );
-      x = this.layerNorm(tf.add(x, this.dropout(this.feedForward(n, x, seeds), seeds)) as tf.Tensor3D, `${n}.norm2`);
+      x = this.layerNorm(this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: false, window: this.config.windows.encoder }), seeds, x), `${n}.norm1`);
+      x = this.layerNorm(this.dropout(this.feedForward(n, x, seeds), seeds, x), `${n}.norm2`);
     }
     return this.layerNorm(x, 'encoder.norm');
   }
@@ -255,10 +262,10 @@ export class Prior {
     for (let i = 0; i < this.config.decoderLayers; i++) {
       const n = `decoder.layers.${i}`;
       const w = this.config.windows;
-      x = this.layerNorm(tf.add(x, this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: true, window: w.self }), seeds)) as tf.Tensor3D, `${n}.norm1`);
+      x = this.layerNorm(this.dropout(this.mha(`${n}.self_attn`, x, x, { causal: true, window: w.self }), seeds, x), `${n}.norm1`);
       const cross = { causal: false, window: w.cross, queryLength: this.config.targetLength };
-      x = this.layerNorm(tf.add(x, this.dropout(this.mha(`${n}.multihead_attn`, x, memory, cross), seeds)) as tf.Tensor3D, `${n}.norm2`);
-      x = this.layerNorm(tf.add(x, this.dropout(this.feedForward(n, x, seeds), seeds)) as tf.Tensor3D, `${n}.norm3`);
+      x = this.layerNorm(this.dropout(this.mha(`${n}.multihead_attn`, x, memory, cross), seeds, x), `${n}.norm2`);
+      x = this.layerNorm(this.dropout(this.feedForward(n, x, seeds), seeds, x), `${n}.norm3`);
     }
     x = this.layerNorm(x, 'decoder.norm');
     return this.dense(x, this.params.get('output.weight'), this.params.get('output.bias'));

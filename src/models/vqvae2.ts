@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Codebook, type CodebookConfig } from './codebook';
-import { convLayer, convTransposeLayer, Params, relu, sequential, type Layer } from './nn';
+import { convLayer, convTransposeLayer, Params, relu, residualLayer, sequential, type Layer } from './nn';
 
 export interface VqVaeConfig {
   /** Input/output channels (1 for raw audio, the number of mel bands for spectrograms). */
@@ -50,17 +50,15 @@ export interface VqVaeOutput {
 
 /** x ← x + conv1x1(ReLU(conv3_d(ReLU(x)))) for each dilation d. */
 function residualStack(p: Params, name: string, channels: number, resChannels: number, dilations: number[]): Layer {
-  const layers = dilations.map((d, i) => {
-    // the ReLUs ride on the convolutions' inputs (one fused kernel each on webgpu)
-    const a = convLayer(p, `${name}.${i}.conv_d${d}`, channels, resChannels, { kernel: 3, dilation: d, padding: d, inputRelu: true });
-    const b = convLayer(p, `${name}.${i}.conv_1x1`, resChannels, channels, { kernel: 1, inputRelu: true });
-    return (x: tf.Tensor3D) => tf.add(x, b(a(x))) as tf.Tensor3D;
-  });
-  return sequential(...layers);
+  // the ReLUs ride on the convolutions' inputs; on webgpu each layer is one fused op (ops/residual-webgpu.ts)
+  return sequential(...dilations.map((d, i) => residualLayer(p, `${name}.${i}`, channels, resChannels, d)));
 }
 
-const down = (p: Params, name: string, cin: number, cout: number) => convLayer(p, name, cin, cout, { kernel: 4, stride: 2, padding: 1 });
-const up = (p: Params, name: string, cin: number, cout: number) => convTransposeLayer(p, name, cin, cout, { kernel: 4, stride: 2, padding: 1 });
+// A ReLU before a (transposed) conv rides on the conv's input (folded into the fused kernels on webgpu).
+const down = (p: Params, name: string, cin: number, cout: number, inputRelu: boolean) =>
+  convLayer(p, name, cin, cout, { kernel: 4, stride: 2, padding: 1, inputRelu });
+const up = (p: Params, name: string, cin: number, cout: number, inputRelu: boolean) =>
+  convTransposeLayer(p, name, cin, cout, { kernel: 4, stride: 2, padding: 1, inputRelu });
 
 /** n stride-2 convs (the first to half width when n > 1), a 3-tap conv, the residual stack, ReLU. */
 function encoder(p: Params, name: string, cin: number, cfg: VqVaeConfig, n: number): Layer {
@@ -69,9 +67,9 @@ function encoder(p: Params, name: string, cin: number, cfg: VqVaeConfig, n: numb
   for (let i = 0; i < n; i++) {
     const from = i === 0 ? cin : i === 1 ? half : cfg.channels;
     const to = i === 0 && n > 1 ? half : cfg.channels;
-    layers.push(down(p, `${name}.down${i}`, from, to), relu);
+    layers.push(down(p, `${name}.down${i}`, from, to, i > 0)); // ReLU between the downsamplings
   }
-  layers.pop(); // no ReLU right before the 3-tap conv (as rosinality's Encoder)
+  // no ReLU right before the 3-tap conv (as rosinality's Encoder)
   layers.push(convLayer(p, `${name}.conv`, cfg.channels, cfg.channels, { kernel: 3, padding: 1 }));
   layers.push(residualStack(p, `${name}.res`, cfg.channels, cfg.resChannels, cfg.dilations), relu);
   return sequential(...layers);
@@ -82,11 +80,9 @@ function decoder(p: Params, name: string, cin: number, cout: number, cfg: VqVaeC
   const half = Math.floor(cfg.channels / 2);
   const widths = n === 1 ? [cfg.channels, cout] : [cfg.channels, ...Array<number>(n - 2).fill(cfg.channels), half, cout];
   const layers: Layer[] = [convLayer(p, `${name}.conv`, cin, cfg.channels, { kernel: 3, padding: 1 })];
-  layers.push(residualStack(p, `${name}.res`, cfg.channels, cfg.resChannels, cfg.dilations), relu);
-  for (let i = 0; i < n; i++) {
-    layers.push(up(p, `${name}.up${i}`, widths[i], widths[i + 1]));
-    if (i < n - 1) layers.push(relu);
-  }
+  layers.push(residualStack(p, `${name}.res`, cfg.channels, cfg.resChannels, cfg.dilations));
+  // ReLU after the residual stack and between the upsamplings: on each transposed conv's input
+  for (let i = 0; i < n; i++) layers.push(up(p, `${name}.up${i}`, widths[i] as number, widths[i + 1] as number, true));
   return sequential(...layers);
 }
 
@@ -118,8 +114,7 @@ export class VqVae {
       this.decTop = decoder(p, 'dec_t', D, D, cfg, m);
       this.quantConvBottom = convLayer(p, 'quantize_conv_b', D + C, D, { kernel: 1 });
       const ups: Layer[] = [];
-      for (let i = 0; i < m; i++) ups.push(up(p, `upsample_t.up${i}`, D, D), relu);
-      ups.pop();
+      for (let i = 0; i < m; i++) ups.push(up(p, `upsample_t.up${i}`, D, D, i > 0));
       this.upsampleTop = sequential(...ups);
     } else {
       this.encTop = null;

@@ -73,6 +73,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nw.x * ${WG}u;
   if (i >= u.n) { return; }
   let norm = normIn[0];
+  // a NaN/Inf gradient leaves everything as it was (bit test: WGSL may assume finite floats); the loop,
+  // which reads the loss only when it logs, then stops with TrainingDivergedError
+  if ((bitcast<u32>(norm) & 0x7f800000u) == 0x7f800000u) { return; }
   var scale = 1.0;
   // clipByGlobalNorm: scale only for a finite norm above maxNorm (NaN compares false)
   if (u.maxNorm > 0.0 && norm > u.maxNorm && norm < 3.0e38) { scale = u.maxNorm / (norm + 1e-6); }

@@ -1,11 +1,13 @@
 /**
  * Layer normalisation of rows x [rows, d] as WGSL programs (reference: layerNormReference in
  * ./layer-norm.ts). Forward: one dispatch (a thread per row: two-pass mean and biased variance, as
- * tf.moments). Backward: row statistics (mean, 1/σ), dx = (g − mean(g) − x̂·mean(g·x̂)) / σ with
- * g = dy·γ (a thread per row), dγ = Σ dy·x̂ and dβ = Σ dy (a workgroup per column): 4 dispatches.
+ * tf.moments). Backward: dx = (g − mean(g) − x̂·mean(g·x̂)) / σ with g = dy·γ and the row
+ * statistics (mean, 1/σ) in one dispatch (a thread per row), dγ = Σ dy·x̂ and dβ = Σ dy in another (a
+ * workgroup per entry): 2 dispatches.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, reductionProgram, runProgram } from './webgpu-program';
+import { elementwiseProgram, runProgram } from './webgpu-program';
+import { RAW_WG, runRaw, threads, WG_REDUCE } from './webgpu-raw';
 
 const U = 'eps : f32, units : i32,';
 
@@ -36,59 +38,71 @@ function forward(rows: number, d: number) {
   );
 }
 
-function stats(rows: number) {
-  return elementwiseProgram(
-    'layernorm_stats',
-    [rows, 2],
-    ['X'],
-    U,
-    `
-    let st = rowStats(index, uniforms.xShape.y);
-    setOutputAtIndex(index * 2, st.x);
-    setOutputAtIndex(index * 2 + 1, st.y);`,
-    STATS,
-    rows,
-  );
-}
-
-function inputGrad(rows: number, d: number) {
-  return elementwiseProgram(
+/** dx (a thread per row: its statistics, then dx) and the rows' statistics (mean, 1/σ) for dγ, dβ: 1 dispatch. */
+function inputGrad(dy: tf.Tensor, x: tf.Tensor, gamma: tf.Tensor, rows: number, d: number, eps: number): [tf.Tensor, tf.Tensor] {
+  return runRaw(
     'layernorm_dx',
-    [rows, d],
-    ['Dy', 'X', 'Gamma', 'Stats'],
-    U,
+    `${rows}_${d}_${eps}`,
+    [
+      { name: 'Dy', tensor: dy },
+      { name: 'X', tensor: x },
+      { name: 'Gamma', tensor: gamma },
+    ],
+    [
+      { name: 'Dx', shape: [rows, d] },
+      { name: 'Stats', shape: [rows, 2] },
+    ],
+    threads(rows),
     `
-    let d = uniforms.xShape.y;
-    let mean = Stats[index * 2]; let rstd = Stats[index * 2 + 1];
-    var sg = 0.0; var sgx = 0.0;
-    for (var c = 0; c < d; c = c + 1) {
-      let g = Dy[index * d + c] * Gamma[c];
-      sg = sg + g; sgx = sgx + g * (X[index * d + c] - mean) * rstd;
-    }
-    let mg = sg / f32(d); let mgx = sgx / f32(d);
-    for (var c = 0; c < d; c = c + 1) {
-      let xh = (X[index * d + c] - mean) * rstd;
-      setOutputAtIndex(index * d + c, (Dy[index * d + c] * Gamma[c] - mg - xh * mgx) * rstd);
+    if (index < ROWS) {
+      var s = 0.0;
+      for (var c = 0; c < D; c = c + 1) { s = s + X[index * D + c]; }
+      let mean = s / f32(D);
+      var v = 0.0;
+      for (var c = 0; c < D; c = c + 1) { let e = X[index * D + c] - mean; v = v + e * e; }
+      let rstd = 1.0 / sqrt(v / f32(D) + EPS);
+      var sg = 0.0; var sgx = 0.0;
+      for (var c = 0; c < D; c = c + 1) {
+        let g = Dy[index * D + c] * Gamma[c];
+        sg = sg + g; sgx = sgx + g * (X[index * D + c] - mean) * rstd;
+      }
+      let mg = sg / f32(D); let mgx = sgx / f32(D);
+      for (var c = 0; c < D; c = c + 1) {
+        let xh = (X[index * D + c] - mean) * rstd;
+        Dx[index * D + c] = (Dy[index * D + c] * Gamma[c] - mg - xh * mgx) * rstd;
+      }
+      Stats[index * 2] = mean; Stats[index * 2 + 1] = rstd;
     }`,
-    '',
-    rows,
-  );
+    `const ROWS = ${rows}; const D = ${d}; const EPS = ${eps};`,
+  ) as [tf.Tensor, tf.Tensor];
 }
 
-function gammaGrad(d: number) {
-  return reductionProgram(
-    'layernorm_dgamma',
-    [d],
-    ['Dy', 'X', 'Stats'],
-    U,
-    `let d = uniforms.xShape.y; let n = uniforms.xShape.x;`,
-    'n',
-    `Dy[k * d + o] * (X[k * d + o] - Stats[k * 2]) * Stats[k * 2 + 1]`,
+/** dγ = Σ dy·x̂ and dβ = Σ dy: a workgroup per entry, 1 dispatch. */
+function paramGrads(dy: tf.Tensor, x: tf.Tensor, st: tf.Tensor, rows: number, d: number): tf.Tensor[] {
+  return runRaw(
+    'layernorm_dparams',
+    `${rows}_${d}`,
+    [
+      { name: 'Dy', tensor: dy },
+      { name: 'X', tensor: x },
+      { name: 'Stats', tensor: st },
+    ],
+    [
+      { name: 'DG', shape: [d] },
+      { name: 'DB', shape: [d] },
+    ],
+    2 * d,
+    `
+    let o = group % D; let beta = group >= D;
+    var acc = 0.0;
+    for (var k = li; k < ROWS; k = k + ${RAW_WG}) {
+      let g = Dy[k * D + o];
+      acc = acc + select(g * (X[k * D + o] - Stats[k * 2]) * Stats[k * 2 + 1], g, beta);
+    }
+    ${WG_REDUCE}
+    if (li == 0) { if (beta) { DB[o] = partial[0]; } else { DG[o] = partial[0]; } }`,
+    `const ROWS = ${rows}; const D = ${d};\nvar<workgroup> partial : array<f32, ${RAW_WG}>;`,
   );
-}
-
-function betaGrad(d: number) {
-  return reductionProgram('layernorm_dbeta', [d], ['Dy'], U, `let d = uniforms.dyShape.y; let n = uniforms.dyShape.x;`, 'n', `Dy[k * d + o]`);
 }
 
 /** y = layerNorm(x) · γ + β for x [rows, d]; gradients for x, γ and β. */
@@ -105,10 +119,8 @@ export function layerNormWebGpu(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Ten
       value: runProgram(forward(rows, d), [xx, g, b], uniforms(rows)) as tf.Tensor2D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sg] = saved as [tf.Tensor2D, tf.Tensor1D];
-        const st = runProgram(stats(rows), [sx], uniforms(rows));
-        const dx = runProgram(inputGrad(rows, d), [dy, sx, sg, st], uniforms(rows));
-        const dg = runProgram(gammaGrad(d), [dy, sx, st], uniforms(d));
-        const db = runProgram(betaGrad(d), [dy], uniforms(d));
+        const [dx, st] = inputGrad(dy, sx, sg, rows, d, epsilon);
+        const [dg, db] = paramGrads(dy, sx, st, rows, d) as [tf.Tensor, tf.Tensor];
         st.dispose();
         return [dx, dg, db];
       },

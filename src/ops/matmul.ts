@@ -7,6 +7,7 @@
  * operand explicitly (a cheap copy) and multiply plainly; other backends keep their native flags.
  */
 import * as tf from '@tensorflow/tfjs';
+import { linearWebGpu } from './linear-webgpu';
 
 function explicitTransposes(): boolean {
   return tf.getBackend() === 'wasm';
@@ -39,4 +40,13 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeB = false): tf.T
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
   if (!explicitTransposes()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+}
+
+/**
+ * x [m, k] · w [k, n] + bias [n]. With the fused WebGPU ops on: ./linear-webgpu.ts (1 dispatch forward,
+ * 3 backward instead of 2 and 4); elsewhere matMul and add.
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  if (tf.getBackend() === 'webgpu' && process.env.SOUNDTRACK_FUSED !== '0') return linearWebGpu(x, w, bias);
+  return tf.add(matMul(x, w), bias) as tf.Tensor2D;
 }

@@ -50,7 +50,7 @@ export interface WebGpuBackendInternals {
   endComputePassEncoder(): void;
   submitQueue(): void;
   uploadToGPU(dataId: object): void;
-  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: 'float32' | 'int32'): tf.TensorInfo;
   tensorMap: { get(dataId: object): TensorData };
   commandQueueOwnedIds: WeakSet<object>;
 }

@@ -2,7 +2,8 @@
  * The one training loop every model in the project uses: Adam with a learning-rate schedule,
  * gradient clipping by global norm, metrics per step in JSONL, a progress line, validation every
  * N steps, atomic checkpoints every N steps and at the end, exact resume (same batches, same next
- * loss), and a guard that stops on a NaN/Inf loss before it reaches the weights.
+ * loss), and a guard that stops on a NaN/Inf loss before it reaches the weights (on webgpu the
+ * metrics are read back every `logEvery` steps and the fused Adam skips a non-finite gradient).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ export { combineShares };
 import { Progress } from './progress';
 import { learningRate, type Schedule } from './schedule';
 import { fromWire, toWire } from './wire';
+import { type Lazy, type PendingStep, truncateMetrics, writePending } from './metrics-log';
 
 export interface StepOutput {
   loss: tf.Scalar;
@@ -64,6 +66,8 @@ export interface LoopOptions<Config> {
   quiet?: boolean;
   /** Threads computing gradients: 1 (default) = this one; N > 1 adds N − 1 gradient workers (parallel.ts). */
   workers?: number;
+  /** webgpu (fused Adam, one thread): read the metrics back every N steps (default 10; metrics-log.ts). Elsewhere every step. */
+  logEvery?: number;
 }
 
 /** Run options a training function takes from its caller (train:codec, train:prior, the notebooks). */
@@ -116,24 +120,6 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-async function truncateMetrics(file: string, step: number): Promise<void> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch {
-    return;
-  }
-  const kept = text.split('\n').filter((l) => {
-    if (!l.trim()) return false;
-    try {
-      return (JSON.parse(l) as { step: number }).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  await fsp.writeFile(file, kept.length ? `${kept.join('\n')}\n` : '');
-}
-
 export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: LoopOptions<Config>): Promise<LoopResult> {
   await fsp.mkdir(run.out, { recursive: true });
   const metricsFile = path.join(run.out, 'metrics.jsonl');
@@ -182,6 +168,9 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
   };
 
   const workers = run.workers ?? 1;
+  // webgpu with the fused Adam: the metrics stay on the GPU until the loop logs (metrics-log.ts)
+  const deferred = adam.usesFused() && workers <= 1;
+  const logEvery = Math.max(1, run.logEvery ?? 10);
   let pool: GradientWorkers | null = null;
   if (workers > 1) {
     if (!task.parallel) throw new Error(`${run.label}: data-parallel training (workers ${workers}) is not available for this model`);
@@ -189,7 +178,9 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
   }
 
   /** Loss, gradients by parameter name, logged scalars and afterStep's tensors for one batch. */
-  const gradients = async (batch: Batch): Promise<{ loss: number; grads: Map<string, tf.Tensor>; scalars: Record<string, number>; keep: tf.Tensor[] }> => {
+  const gradients = async (
+    batch: Batch,
+  ): Promise<{ loss: number; grads: Map<string, tf.Tensor>; scalars: Record<string, number>; keep: tf.Tensor[]; lazy?: Lazy }> => {
     let local = batch;
     let localSize = 1;
     let remote: Promise<Awaited<ReturnType<GradientWorkers['step']>>> | null = null;
@@ -213,13 +204,14 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     }, [...trainable.values()]);
     task.disposeBatch(local);
     const result = out as unknown as StepOutput;
+    const named = new Map<string, tf.Tensor>();
+    for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
+    if (deferred) return { loss: Number.NaN, grads: named, scalars: {}, keep: result.keep, lazy: { loss: value, scalars: result.scalars } };
     // asynchronous reads throughout: GPU backends cannot read back synchronously
     const loss = ((await value.data()) as Float32Array)[0] as number;
     const scalars: Record<string, number> = {};
     for (const [k, t] of Object.entries(result.scalars)) scalars[k] = ((await t.data()) as Float32Array)[0];
     tf.dispose([value, Object.values(result.scalars)]);
-    const named = new Map<string, tf.Tensor>();
-    for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
     if (!remote) return { loss, grads: named, scalars, keep: result.keep };
 
     const replies = await remote;
@@ -229,30 +221,45 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
     return { ...combined, keep };
   };
 
+  const pending: PendingStep[] = [];
+  /** Deferred mode: read the pending steps (one read-back), write their lines, stop on a NaN/Inf loss. */
+  const flush = async () => {
+    const r = await writePending(pending, metricsFile, progress);
+    if (r.bad) throw new TrainingDivergedError(r.bad.step, r.bad.loss, lastCheckpoint);
+    if (r.last) metrics = r.last.metrics;
+  };
+
   try {
     while (step < run.steps) {
       const t0 = performance.now();
       const batch = task.nextBatch(rng);
       const lr = learningRate(run.schedule, step);
-      const { loss, grads: named, scalars, keep } = await gradients(batch);
-      if (!Number.isFinite(loss)) {
+      const { loss, grads: named, scalars, keep, lazy } = await gradients(batch);
+      if (!lazy && !Number.isFinite(loss)) {
         tf.dispose([[...named.values()], keep]);
         throw new TrainingDivergedError(step + 1, loss, lastCheckpoint);
       }
       const normTensor = await adam.clipAndApply(trainable, named, lr, run.clipNorm); // on webgpu: 2 fused dispatches for all
       tf.dispose([...named.values()]);
-      const gradNorm = (await normTensor.data())[0] as number;
-      normTensor.dispose();
+      const gradNorm = lazy ? Number.NaN : ((await normTensor.data())[0] as number);
+      if (!lazy) normTensor.dispose();
       const extra = task.afterStep ? await task.afterStep(keep, rng) : {};
       tf.dispose(keep);
       step += 1;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
-      metrics = { loss, ...scalars, ...extra, lr, grad_norm: gradNorm };
-      await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'train', ...metrics, seconds: Number(seconds.toFixed(4)) })}\n`);
-      progress.update(step, { loss, ...(scalars['recon'] !== undefined ? { recon: scalars['recon'] } : {}) });
       const last = step >= run.steps || (run.stopAfter !== undefined && step - firstStep >= run.stopAfter);
-      if (task.validate && ((run.validateEvery > 0 && step % run.validateEvery === 0) || last)) {
+      const validating = task.validate && ((run.validateEvery > 0 && step % run.validateEvery === 0) || last);
+      const saving = (run.checkpointEvery > 0 && step % run.checkpointEvery === 0) || last;
+      if (lazy) {
+        pending.push({ step, lr, seconds, loss: lazy.loss, scalars: lazy.scalars, norm: normTensor, extra });
+        if (step % logEvery === 0 || validating || saving) await flush();
+      } else {
+        metrics = { loss, ...scalars, ...extra, lr, grad_norm: gradNorm };
+        await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'train', ...metrics, seconds: Number(seconds.toFixed(4)) })}\n`);
+        progress.update(step, { loss, ...(scalars['recon'] !== undefined ? { recon: scalars['recon'] } : {}) });
+      }
+      if (validating && task.validate) {
         validation = Object.fromEntries(Object.entries(await task.validate()).map(([k, v]) => [`val_${k}`, v]));
         await fsp.appendFile(metricsFile, `${JSON.stringify({ step, split: 'val', ...validation })}\n`);
         progress.message(
@@ -261,10 +268,11 @@ export async function trainLoop<Batch, Config>(task: TrainTask<Batch>, run: Loop
             .join(' ')}`,
         );
       }
-      if ((run.checkpointEvery > 0 && step % run.checkpointEvery === 0) || last) await checkpoint();
+      if (saving) await checkpoint();
       if (last) break;
     }
   } finally {
+    tf.dispose(pending.flatMap((p) => [p.loss, p.norm, ...Object.values(p.scalars)]));
     adam.dispose();
     if (pool) await pool.close();
   }
