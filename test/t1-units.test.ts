@@ -29,7 +29,7 @@ import {
 } from '../src/audio/mel';
 import { mixToMono, resample } from '../src/audio/resample';
 import { initBackend } from '../src/backend/index';
-import { CheckpointError, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
+import { CheckpointError, exportCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
 import { assertFiniteWeights } from '../src/checkpoint/finite-weights';
 import {
   CHECKPOINT_FORMAT,
@@ -1558,5 +1558,113 @@ describe('ONNX embedder: log-mel input, output names, error codes', () => {
     const e2 = (await loadOnnxEmbedder(broken, { sampleRate: 16000 }).catch((e: unknown) => e)) as InputError;
     expect(e2.code).toBe('decode-failed');
     expect(e2.message.startsWith(`${broken}: cannot load the ONNX model: `)).toBe(true);
+  });
+});
+
+describe('C survivors: checkpoint files', () => {
+  const root = tempDir('t1-ck2-');
+  let n = 0;
+  const fresh = () => path.join(root, `run${n++}`);
+  const meta = (step: number) => ({
+    kind: 'test',
+    model: { n: step },
+    step,
+    trainSeconds: 1,
+    software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
+    train: {},
+    rng: null,
+    sampler: null,
+    data: null,
+    metrics: {},
+  });
+  const params = (value: number) => {
+    const p = new Params(0);
+    p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
+    return p;
+  };
+  const withAdam = (step: number) => ({
+    meta: meta(step),
+    params: params(step),
+    optimizer: { config: DEFAULT_ADAM, state: { step, m: new Map([['w', tf.ones([2])]]), v: new Map([['w', tf.ones([2])]]) } },
+  });
+
+  it('model.json and optimizer.json are soundtrack-lab weights manifests', async () => {
+    const run = fresh();
+    await saveCheckpoint(run, withAdam(1));
+    for (const f of ['model.json', 'optimizer.json'])
+      expect(JSON.parse(readFileSync(path.join(run, 'step-0000001', f), 'utf8')).format).toBe('soundtrack-lab/weights');
+  });
+
+  it('keep removes only step-NNNNNNN folders, never the one just written (an older step saved last stays)', async () => {
+    const run = fresh();
+    mkdirSync(run);
+    for (const d of ['step-0000001.bak', 'old-step-0000001']) mkdirSync(path.join(run, d));
+    await saveCheckpoint(run, { meta: meta(5), params: params(5), keep: 1 });
+    await saveCheckpoint(run, { meta: meta(3), params: params(3), keep: 1 });
+    // keep 1 would drop the older name, step-0000003 — but it is the one just written (latest.json names it)
+    expect(readdirSync(run).sort()).toEqual(['latest.json', 'old-step-0000001', 'step-0000001.bak', 'step-0000003', 'step-0000005']);
+    expect(await findCheckpoint(run)).toBe(path.join(run, 'step-0000003'));
+  });
+
+  it('a corrupt latest.json: the hint names only step-NNNNNNN folders; pointers outside the run folder are corrupt', async () => {
+    const run = fresh();
+    await saveCheckpoint(run, { meta: meta(2), params: params(2) });
+    for (const d of ['step-0000009.bak', 'xstep-0000009']) {
+      mkdirSync(path.join(run, d));
+      writeFileSync(path.join(run, d, 'checkpoint.json'), '{}');
+    }
+    writeFileSync(path.join(run, 'latest.json'), 'garbage');
+    await expect(findCheckpoint(run)).rejects.toThrow(`the newest intact checkpoint is ${path.join(run, 'step-0000002')};`);
+    for (const dir of ['../step-0000002', 'step-0000002x', ['step-0000002']]) {
+      writeFileSync(path.join(run, 'latest.json'), JSON.stringify({ dir }));
+      const e = await findCheckpoint(run).catch((err: unknown) => err);
+      expect(e, JSON.stringify(dir)).toBeInstanceOf(CheckpointError);
+    }
+  });
+
+  it('read errors keep their cause', async () => {
+    const run = fresh();
+    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    const step = path.join(run, 'step-0000001');
+    const causeOf = async () => ((await loadCheckpoint(run).catch((e: unknown) => e)) as Error).cause;
+    const model = readFileSync(path.join(step, 'model.json'), 'utf8');
+    writeFileSync(path.join(step, 'model.json'), '{');
+    expect(await causeOf()).toBeInstanceOf(SyntaxError);
+    writeFileSync(path.join(step, 'model.json'), model);
+    renameSync(path.join(step, 'weights.bin'), path.join(step, 'w.bak'));
+    expect(((await causeOf()) as NodeJS.ErrnoException).code).toBe('ENOENT');
+    renameSync(path.join(step, 'w.bak'), path.join(step, 'weights.bin'));
+    writeFileSync(path.join(step, 'checkpoint.json'), 'nope');
+    expect(await causeOf()).toBeInstanceOf(SyntaxError);
+  });
+
+  it('export replaces an existing folder, works with or without optimizer moments, and leaves no tensors behind', async () => {
+    const src = fresh();
+    await saveCheckpoint(src, withAdam(4));
+    const plain = fresh();
+    await saveCheckpoint(plain, { meta: meta(6), params: params(6) });
+    const dst = fresh();
+    const before = tf.memory().numTensors;
+    await exportCheckpoint(src, dst);
+    expect(tf.memory().numTensors).toBe(before);
+    await exportCheckpoint(plain, dst); // the folder exists now: replaced
+    expect(tf.memory().numTensors).toBe(before);
+    expect(readdirSync(dst).sort()).toEqual(['latest.json', 'step-0000006']);
+    const ck = await loadCheckpoint(dst);
+    expect(Array.from((ck.weights['w'] as tf.Tensor).dataSync())).toEqual([6, 6]);
+    expect(ck.optimizer).toBeNull();
+  });
+
+  it('restoreParams lists exactly four problems without "(+0 more)"', () => {
+    const four = new Params(0);
+    for (const name of ['c', 'd', 'e', 'f']) four.create(name, [1], { kind: 'zeros' });
+    let msg = '';
+    try {
+      restoreParams(four, {}, 'ck');
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toBe('ck: weights do not fit this model (a checkpoint of another model or preset?): missing c; missing d; missing e; missing f');
+    four.dispose();
   });
 });

@@ -120,7 +120,11 @@ export async function loadOnnxEmbedder(file: string, options: OnnxEmbedderOption
     session = await ort.InferenceSession.create(file);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new InputError(file, /no such file|not found|ENOENT|doesn't exist/i.test(msg) ? 'not-found' : 'decode-failed', `cannot load the ONNX model: ${msg.split('\n')[0]}`);
+    throw new InputError(
+      file,
+      /no such file|not found|ENOENT|doesn't exist/i.test(msg) ? 'not-found' : 'decode-failed',
+      `cannot load the ONNX model: ${msg.split('\n')[0]}`,
+    );
   }
   const inputName = session.inputNames[0] as string;
   const outputName = options.outputName ?? (session.outputNames[0] as string);
