@@ -784,6 +784,23 @@ describe('sampler: options, random streams, statistics, argument checks', () => 
     prior.dispose();
   });
 
+  it('guidance without unconditional rows samples unguided; seconds are the wall time of the sampling', () => {
+    const prior = spiky(cfg());
+    const src = prior.classSource([1, 0]);
+    const plain = sampleWithCache(prior, src, { seed: 2, length: 4 }).codes.map((c) => Array.from(c));
+    expect(sampleWithCache(prior, src, { seed: 2, length: 4, guidance: 3 }).codes.map((c) => Array.from(c))).toEqual(plain);
+    expect(sampleFullRecompute(prior, src, { seed: 2, length: 4, guidance: 3 }).codes.map((c) => Array.from(c))).toEqual(plain);
+    for (const run of [() => sampleWithCache(prior, src, { length: 4 }), () => sampleFullRecompute(prior, src, { length: 4 })]) {
+      const t0 = performance.now();
+      const r = run();
+      const wall = (performance.now() - t0) / 1000;
+      expect(r.stats.seconds).toBeGreaterThan(0);
+      expect(r.stats.seconds).toBeLessThanOrEqual(wall + 1e-6);
+    }
+    src.dispose();
+    prior.dispose();
+  });
+
   it('item streams: item i of seed s draws from Rng("s/sample/i"); no seed is seed 0', () => {
     const a = itemRng(7, 2);
     const b = new Rng('7/sample/2');
