@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activeSpan, composeEvents } from '../src/audio/compose';
-import { DEFAULT_MEL, logMelSpectrogram, type Spectrogram } from '../src/audio/mel';
+import { DEFAULT_MEL, frameEnergy, logMelSpectrogram, type Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
-import { eventPatch, frameEnergy, gainPatch, recordingLogMel } from '../src/data/events';
+import { eventPatch, gainPatch, recordingLogMel } from '../src/data/events';
 import { bestCrossCorrelation, judgeEmbedder, median, memorisationView } from '../src/metrics/recognition';
 import { SOUND_CLASSIFIER_PRESET, SoundClassifier, soundClassifierInput } from '../src/models/sound-classifier';
 import { Rng } from '../src/util/rng';

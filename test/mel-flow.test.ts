@@ -12,9 +12,9 @@ import { activeSpan, composeEvents, lengthQuantiles, sampleLength } from '../src
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../src/audio/constants';
 import { melSoundForClass } from '../src/pipeline/mel-sound';
 import { median3x3, roughness } from '../src/audio/smooth';
-import type { Spectrogram } from '../src/audio/mel';
+import { frameEnergy, type Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
-import { eventPatch, frameEnergy, gainPatch } from '../src/data/events';
+import { eventPatch, gainPatch } from '../src/data/events';
 import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { clipLengthsOf, trainMelFlow } from '../src/train/mel-flow';

@@ -8,7 +8,7 @@
  * from the events' own quietest frames (not digital silence). Overlaps combine by maximum in the
  * linear domain.
  */
-import type { Spectrogram } from './mel';
+import { frameEnergy, type Spectrogram } from './mel';
 import type { Rng } from '../util/rng';
 
 export interface ComposeOptions {
@@ -28,14 +28,8 @@ export interface ComposeOptions {
 
 /** Active span [start, end) of an event patch: frames whose energy is within spanDb of the loudest. */
 export function activeSpan(spec: Spectrogram, spanDb: number): [number, number] {
-  const e = new Float64Array(spec.frames);
-  let peak = 0;
-  for (let t = 0; t < spec.frames; t++) {
-    let s = 0;
-    for (let m = 0; m < spec.bins; m++) s += Math.exp(spec.data[t * spec.bins + m] as number);
-    e[t] = s;
-    peak = Math.max(peak, s);
-  }
+  const e = frameEnergy(spec);
+  const peak = e.reduce((a, v) => Math.max(a, v), 0);
   const thr = peak * 10 ** (-spanDb / 20);
   let a = 0;
   while (a < spec.frames - 1 && (e[a] as number) < thr) a++;

@@ -102,6 +102,20 @@ export function melSpectrogram(x: Float32Array, cfg: MelConfig = DEFAULT_MEL): S
   return applyFilterbank(mag, melFilterbank(cfg), cfg.nMels);
 }
 
+/** Log of the front end's floor: the value of silence in a log-mel of DEFAULT_MEL. */
+export const LOG_SILENCE = Math.log(DEFAULT_MEL.logFloor);
+
+/** Energy of each frame: the sum of linear mel magnitudes (of a log-mel spectrogram). */
+export function frameEnergy(spec: Spectrogram): Float32Array {
+  const e = new Float32Array(spec.frames);
+  for (let t = 0; t < spec.frames; t++) {
+    let s = 0;
+    for (let m = 0; m < spec.bins; m++) s += Math.exp(spec.data[t * spec.bins + m] as number);
+    e[t] = s;
+  }
+  return e;
+}
+
 /** log(max(mel, floor)), frame-major [frames × nMels]. */
 export function logMelSpectrogram(x: Float32Array, cfg: MelConfig = DEFAULT_MEL): Spectrogram {
   const mel = melSpectrogram(x, cfg);

@@ -15,17 +15,6 @@ export function recordingLogMel(audio: Float32Array, cfg: MelConfig = DEFAULT_ME
   return logMelSpectrogram(normalize(audio, { mode: 'peak', targetDb: -1 }), cfg);
 }
 
-/** Energy of each frame: the sum of linear mel magnitudes. */
-export function frameEnergy(spec: Spectrogram): Float32Array {
-  const e = new Float32Array(spec.frames);
-  for (let t = 0; t < spec.frames; t++) {
-    let s = 0;
-    for (let m = 0; m < spec.bins; m++) s += Math.exp(spec.data[t * spec.bins + m] as number);
-    e[t] = s;
-  }
-  return e;
-}
-
 export interface PatchOptions {
   /** Frames per patch. */
   frames: number;

@@ -20,6 +20,7 @@
  * gradients that wasm can run); no I/O.
  */
 import * as tf from '@tensorflow/tfjs';
+import { LOG_SILENCE } from '../audio/mel';
 import { conv1d } from '../ops/conv1d';
 import { matMul } from '../ops/matmul';
 import { Params } from './nn';
@@ -117,7 +118,7 @@ type T3 = tf.Tensor3D;
 type T2 = tf.Tensor2D;
 
 /** Model-space value of silence (the mel front end's log floor, scaled). */
-export function silenceValue(cfg: Pick<MelFlowConfig, 'offset' | 'scale'>, logFloor = Math.log(1e-5)): number {
+export function silenceValue(cfg: Pick<MelFlowConfig, 'offset' | 'scale'>, logFloor = LOG_SILENCE): number {
   return (logFloor - cfg.offset) / cfg.scale;
 }
 

@@ -11,7 +11,7 @@
  * global mean + max pooling over time, a 32-dim embedding (used for FAD) and 3 logits. No I/O.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_MEL, logMelSpectrogram, type Spectrogram } from '../audio/mel';
+import { DEFAULT_MEL, LOG_SILENCE, logMelSpectrogram, type Spectrogram } from '../audio/mel';
 import { conv1d } from '../ops/conv1d';
 import { matMul } from '../ops/matmul';
 import { Params } from './nn';
@@ -68,7 +68,7 @@ export function soundClassifierInput(
   if (augment) specs.forEach(augment);
   const frames = Math.max(...specs.map((s) => s.frames));
   const bins = DEFAULT_MEL.nMels;
-  const data = new Float32Array(clips.length * frames * bins).fill((Math.log(DEFAULT_MEL.logFloor) - cfg.offset) / cfg.scale);
+  const data = new Float32Array(clips.length * frames * bins).fill((LOG_SILENCE - cfg.offset) / cfg.scale);
   specs.forEach((s, i) => {
     for (let j = 0; j < s.data.length; j++) data[i * frames * bins + j] = ((s.data[j] as number) - cfg.offset) / cfg.scale;
   });

@@ -13,8 +13,8 @@ import type { FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
 import { melSoundForClass, renderClip, type ClipLayout, type PatchSmoothing } from './mel-sound';
-import { DEFAULT_MEL, type Spectrogram } from '../audio/mel';
-import { eventPatch, frameEnergy, recordingLogMel } from '../data/events';
+import { LOG_SILENCE, frameEnergy, type Spectrogram } from '../audio/mel';
+import { eventPatch, recordingLogMel } from '../data/events';
 import { Rng } from '../util/rng';
 import { InputError } from '../util/errors';
 import { shippedPath } from './models';
@@ -96,7 +96,6 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
       },
       layoutCeiling(label, recordings, o) {
         if (recordings.length === 0) throw new RangeError('layoutCeiling: no recordings');
-        const silence = Math.log(DEFAULT_MEL.logFloor);
         const specs = recordings.map((a) => recordingLogMel(a));
         const energies = specs.map((sp) => frameEnergy(sp));
         const rng = new Rng(`${o.seed ?? 0}/ceiling/${label}`);
@@ -106,7 +105,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
             const j = rng.int(specs.length);
             const data = eventPatch(specs[j] as Spectrogram, energies[j] as Float32Array, rng, {
               frames: model.cfg.frames,
-              silence,
+              silence: LOG_SILENCE,
               candidates: model.cfg.train.candidates,
             });
             return { frames: model.cfg.frames, bins: model.cfg.nMels, data };

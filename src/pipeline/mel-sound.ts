@@ -9,7 +9,7 @@ import { cropOrPad, normalize } from '../audio/clips';
 import { composeEvents, sampleLength } from '../audio/compose';
 import { median3x3 } from '../audio/smooth';
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
-import { DEFAULT_MEL, frameCount, logMelToAudio, type Spectrogram } from '../audio/mel';
+import { DEFAULT_MEL, LOG_SILENCE, frameCount, logMelToAudio, type Spectrogram } from '../audio/mel';
 import type { MelFlow } from '../models/mel-flow';
 import { DEFAULT_FLOW_SAMPLING, sampleMelPatches, type FlowSamplingOptions } from '../sample/mel-flow';
 import { Rng } from '../util/rng';
@@ -66,7 +66,6 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
     },
   );
   const flowSeconds = (performance.now() - t0) / 1000;
-  const silence = Math.log(DEFAULT_MEL.logFloor);
   const clips: Float32Array[] = [];
   const spectrograms: Spectrogram[] = [];
   const spans: number[] = [];
@@ -76,7 +75,7 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
     if (o.onProgress) await o.onProgress('compose', c / n);
     const events: Spectrogram[] = patches
       .slice(c * k, (c + 1) * k)
-      .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(silence, v * cfg.scale + cfg.offset)) }))
+      .map((p) => ({ frames: cfg.frames, bins: cfg.nMels, data: p.map((v) => Math.max(LOG_SILENCE, v * cfg.scale + cfg.offset)) }))
       .map((e) => ((o.smooth ?? 'median') === 'median' ? median3x3(e) : e));
     const r = renderClip(events, o.layout === 'full' ? undefined : cfg.clipLengths?.[label], seed, c, o.griffinLimIterations);
     clips.push(r.clip);
@@ -105,12 +104,11 @@ export function renderClip(
   griffinLimIterations = 60,
 ): { clip: Float32Array; spec: Spectrogram; span: number; composeSeconds: number; vocoderSeconds: number } {
   const t1 = performance.now();
-  const silence = Math.log(DEFAULT_MEL.logFloor);
   const seconds = lengths ? sampleLength(lengths, new Rng(`${seed}/length${c}`)) : null;
   // at least one hop so the span has a frame; at most the clip
   const span = seconds === null ? CLIP_SAMPLES : Math.max(DEFAULT_MEL.hop, Math.min(CLIP_SAMPLES, Math.round(seconds * SAMPLE_RATE)));
   const frames = frameCount(span, DEFAULT_MEL);
-  const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence, firstStart: Math.min(30, frames >> 2) });
+  const { spec } = composeEvents(events, new Rng(`${seed}/layout${c}`), { frames, silence: LOG_SILENCE, firstStart: Math.min(30, frames >> 2) });
   const t2 = performance.now();
   const audio = logMelToAudio(spec, span, DEFAULT_MEL, { iterations: griffinLimIterations, seed: c });
   const clip = cropOrPad(normalize(audio, { mode: 'peak', targetDb: -1 }), CLIP_SAMPLES, 'center');

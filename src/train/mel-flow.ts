@@ -12,17 +12,17 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { assertCanTrain } from '../backend/capabilities';
 import { currentBackend } from '../backend/index';
-import type { Spectrogram } from '../audio/mel';
+import { frameEnergy, type Spectrogram } from '../audio/mel';
 import { lengthQuantiles } from '../audio/compose';
 import { SAMPLE_RATE } from '../audio/constants';
 import { loadExamples, splitDataset, type AudioItem } from '../data/dataset';
-import { eventPatch, frameEnergy, gainPatch, recordingLogMel } from '../data/events';
+import { eventPatch, gainPatch, recordingLogMel } from '../data/events';
 import { openDataset } from '../data/open';
 import { MelFlow, melFlowPreset, silenceValue, type MelFlowConfig } from '../models/mel-flow';
 import { Rng } from '../util/rng';
 import { restoreParams } from '../checkpoint/checkpoint';
 import { DatasetError } from './errors';
-import { refuseForeignMetrics, resumeOrRefuse, runSplit, splitRecord } from './run-folder';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit, settingsLoopOptions, splitRecord } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 import { shareSizes } from './parallel';
 import { melFlowStep } from './replica';
@@ -166,9 +166,7 @@ export async function trainMelFlow(o: TrainMelFlowOptions): Promise<TrainMelFlow
     const result = await trainLoop(task, {
       out,
       steps,
-      schedule: { kind: 'cosine', peak: tr.learningRate, warmupSteps: tr.warmupSteps, totalSteps: tr.steps, floor: 0.1 },
-      clipNorm: tr.clipNorm,
-      seed: config.seed,
+      ...settingsLoopOptions({ ...tr, seed: config.seed }),
       adam: { weightDecay: tr.weightDecay },
       ...runLoopOptions(o, steps),
       label: `mel-flow/${config.preset}`,

@@ -47,10 +47,10 @@ export function trainSettings<Settings extends Record<string, unknown>>(
   return settings;
 }
 
-/** The loop options that follow from a run's settings: cosine schedule with warm-up (floor 0.1), clipping, seed. */
-export function settingsLoopOptions(settings: { learningRate: number; warmupSteps: number; steps: number; clipNorm: number; seed: number }) {
+/** The loop options that follow from a run's settings: cosine schedule with warm-up (to `floor` × peak, default 0.1), clipping, seed. */
+export function settingsLoopOptions(settings: { learningRate: number; warmupSteps: number; steps: number; clipNorm: number; seed: number }, floor = 0.1) {
   const { learningRate: peak, warmupSteps, steps: totalSteps, clipNorm, seed } = settings;
-  return { schedule: { kind: 'cosine' as const, peak, warmupSteps, totalSteps, floor: 0.1 }, clipNorm, seed };
+  return { schedule: { kind: 'cosine' as const, peak, warmupSteps, totalSteps, floor }, clipNorm, seed };
 }
 
 /** [flag, value asked (undefined = not given), value stored in the run]. */

@@ -22,7 +22,7 @@ import { NEITHER, SOUND_CLASSIFIER_PRESET, SoundClassifier, soundClassifierInput
 import { Rng } from '../util/rng';
 import { restoreParams } from '../checkpoint/checkpoint';
 import { DatasetError } from './errors';
-import { refuseForeignMetrics, resumeOrRefuse, runSplit, splitRecord } from './run-folder';
+import { refuseForeignMetrics, resumeOrRefuse, runSplit, settingsLoopOptions, splitRecord } from './run-folder';
 import { runLoopOptions, trainLoop, type LoopResult, type RunOptions, type TrainTask } from './loop';
 
 export interface TrainSoundClassifierOptions extends RunOptions {
@@ -165,9 +165,7 @@ export async function trainSoundClassifier(o: TrainSoundClassifierOptions): Prom
     const result = await trainLoop(task, {
       out,
       steps,
-      schedule: { kind: 'cosine', peak: tr.learningRate, warmupSteps: tr.warmupSteps, totalSteps: tr.steps, floor: 0.05 },
-      clipNorm: tr.clipNorm,
-      seed: config.seed,
+      ...settingsLoopOptions({ ...tr, seed: config.seed }, 0.05),
       adam: { weightDecay: tr.weightDecay },
       ...runLoopOptions(o, steps),
       label: 'sound-classifier',
