@@ -980,31 +980,33 @@ describe('checkpoint format, exactly', () => {
   });
 });
 
+/** Checkpoint metadata and a one-weight Params for the checkpoint tests (step n, weight filled with `value`). */
+const checkpointMeta = (step: number) => ({
+  kind: 'test',
+  model: { n: step },
+  step,
+  trainSeconds: 1,
+  software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
+  train: {},
+  rng: null,
+  sampler: null,
+  data: null,
+  metrics: {},
+});
+const checkpointParams = (value: number) => {
+  const p = new Params(0);
+  p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
+  return p;
+};
+
 describe('checkpoint files, exactly', () => {
   const root = tempDir('t1-ck-');
   let n = 0;
   const fresh = () => path.join(root, `run${n++}`);
-  const meta = (step: number) => ({
-    kind: 'test',
-    model: { n: step },
-    step,
-    trainSeconds: 1,
-    software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-    train: {},
-    rng: null,
-    sampler: null,
-    data: null,
-    metrics: {},
-  });
-  const params = (value: number) => {
-    const p = new Params(0);
-    p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
-    return p;
-  };
 
   it('save: step folder step-NNNNNNN, checkpoint.json pretty-printed with a newline, latest.json exact, two folders kept by default', async () => {
     const run = fresh();
-    for (const s of [1, 2, 3]) await saveCheckpoint(run, { meta: meta(s), params: params(s) });
+    for (const s of [1, 2, 3]) await saveCheckpoint(run, { meta: checkpointMeta(s), params: checkpointParams(s) });
     expect(readdirSync(run).sort()).toEqual(['latest.json', 'step-0000002', 'step-0000003']);
     expect(readFileSync(path.join(run, 'latest.json'), 'utf8')).toBe('{"format":"soundtrack-lab/latest","step":3,"dir":"step-0000003"}\n');
     const text = readFileSync(path.join(run, 'step-0000003', 'checkpoint.json'), 'utf8');
@@ -1019,7 +1021,7 @@ describe('checkpoint files, exactly', () => {
     expect(ck.optimizer).toBeNull();
     expect(Array.from((ck.weights['w'] as tf.Tensor).dataSync())).toEqual([3, 3]);
     // keep 1: only the newest; saving the same step again replaces it
-    await saveCheckpoint(run, { meta: meta(3), params: params(30), keep: 1 });
+    await saveCheckpoint(run, { meta: checkpointMeta(3), params: checkpointParams(30), keep: 1 });
     expect(readdirSync(run).sort()).toEqual(['latest.json', 'step-0000003']);
     expect(Array.from(((await loadCheckpoint(run)).weights['w'] as tf.Tensor).dataSync())).toEqual([30, 30]);
   });
@@ -1034,7 +1036,7 @@ describe('checkpoint files, exactly', () => {
       ['w', tf.tensor1d([3, 4])],
       ['m/odd', tf.tensor1d([6])],
     ]);
-    await saveCheckpoint(run, { meta: meta(1), params: params(1), optimizer: { config: DEFAULT_ADAM, state: { step: 9, m, v } } });
+    await saveCheckpoint(run, { meta: checkpointMeta(1), params: checkpointParams(1), optimizer: { config: DEFAULT_ADAM, state: { step: 9, m, v } } });
     const ck = await loadCheckpoint(run);
     expect(ck.meta.optimizer).toEqual({ config: DEFAULT_ADAM, step: 9 });
     expect(ck.optimizer?.step).toBe(9);
@@ -1048,8 +1050,8 @@ describe('checkpoint files, exactly', () => {
   it('findCheckpoint: a step folder is itself, a run folder follows latest.json, nothing is null, a corrupt pointer names the newest intact folder', async () => {
     const run = fresh();
     expect(await findCheckpoint(run)).toBeNull();
-    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
-    await saveCheckpoint(run, { meta: meta(2), params: params(2) });
+    await saveCheckpoint(run, { meta: checkpointMeta(1), params: checkpointParams(1) });
+    await saveCheckpoint(run, { meta: checkpointMeta(2), params: checkpointParams(2) });
     expect(await findCheckpoint(run)).toBe(path.join(run, 'step-0000002'));
     expect(await findCheckpoint(path.join(run, 'step-0000001'))).toBe(path.join(run, 'step-0000001'));
     // a newer folder without checkpoint.json (a half-copied one) is not intact
@@ -1072,7 +1074,7 @@ describe('checkpoint files, exactly', () => {
     const run = fresh();
     mkdirSync(run);
     await expect(loadCheckpoint(run)).rejects.toThrow(`${run}: no checkpoint here (no checkpoint.json or latest.json)`);
-    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    await saveCheckpoint(run, { meta: checkpointMeta(1), params: checkpointParams(1) });
     const step = path.join(run, 'step-0000001');
     await expect(loadCheckpoint(run, 'codec')).rejects.toThrow('is a test checkpoint, not a codec');
     const model = readFileSync(path.join(step, 'model.json'), 'utf8');
@@ -1117,7 +1119,7 @@ describe('checkpoint files, exactly', () => {
     for (const d of [orphan, mine, parent, ...others]) mkdirSync(path.join(run, d));
     expect(await removeOrphanTemps(run)).toEqual([orphan]);
     mkdirSync(path.join(run, orphan));
-    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    await saveCheckpoint(run, { meta: checkpointMeta(1), params: checkpointParams(1) });
     expect(readdirSync(run).sort()).toEqual([mine, parent, ...others, 'latest.json', 'step-0000001'].sort());
     expect(await removeOrphanTemps(path.join(run, 'missing'))).toEqual([]);
   });
@@ -1582,26 +1584,9 @@ describe('C survivors: checkpoint files', () => {
   const root = tempDir('t1-ck2-');
   let n = 0;
   const fresh = () => path.join(root, `run${n++}`);
-  const meta = (step: number) => ({
-    kind: 'test',
-    model: { n: step },
-    step,
-    trainSeconds: 1,
-    software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-    train: {},
-    rng: null,
-    sampler: null,
-    data: null,
-    metrics: {},
-  });
-  const params = (value: number) => {
-    const p = new Params(0);
-    p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
-    return p;
-  };
   const withAdam = (step: number) => ({
-    meta: meta(step),
-    params: params(step),
+    meta: checkpointMeta(step),
+    params: checkpointParams(step),
     optimizer: { config: DEFAULT_ADAM, state: { step, m: new Map([['w', tf.ones([2])]]), v: new Map([['w', tf.ones([2])]]) } },
   });
 
@@ -1616,8 +1601,8 @@ describe('C survivors: checkpoint files', () => {
     const run = fresh();
     mkdirSync(run);
     for (const d of ['step-0000001.bak', 'old-step-0000001']) mkdirSync(path.join(run, d));
-    await saveCheckpoint(run, { meta: meta(5), params: params(5), keep: 1 });
-    await saveCheckpoint(run, { meta: meta(3), params: params(3), keep: 1 });
+    await saveCheckpoint(run, { meta: checkpointMeta(5), params: checkpointParams(5), keep: 1 });
+    await saveCheckpoint(run, { meta: checkpointMeta(3), params: checkpointParams(3), keep: 1 });
     // keep 1 would drop the older name, step-0000003 — but it is the one just written (latest.json names it)
     expect(readdirSync(run).sort()).toEqual(['latest.json', 'old-step-0000001', 'step-0000001.bak', 'step-0000003', 'step-0000005']);
     expect(await findCheckpoint(run)).toBe(path.join(run, 'step-0000003'));
@@ -1625,7 +1610,7 @@ describe('C survivors: checkpoint files', () => {
 
   it('a corrupt latest.json: the hint names only step-NNNNNNN folders; pointers outside the run folder are corrupt', async () => {
     const run = fresh();
-    await saveCheckpoint(run, { meta: meta(2), params: params(2) });
+    await saveCheckpoint(run, { meta: checkpointMeta(2), params: checkpointParams(2) });
     for (const d of ['step-0000009.bak', 'xstep-0000009']) {
       mkdirSync(path.join(run, d));
       writeFileSync(path.join(run, d, 'checkpoint.json'), '{}');
@@ -1641,7 +1626,7 @@ describe('C survivors: checkpoint files', () => {
 
   it('read errors keep their cause', async () => {
     const run = fresh();
-    await saveCheckpoint(run, { meta: meta(1), params: params(1) });
+    await saveCheckpoint(run, { meta: checkpointMeta(1), params: checkpointParams(1) });
     const step = path.join(run, 'step-0000001');
     const causeOf = async () => ((await loadCheckpoint(run).catch((e: unknown) => e)) as Error).cause;
     const model = readFileSync(path.join(step, 'model.json'), 'utf8');
@@ -1659,7 +1644,7 @@ describe('C survivors: checkpoint files', () => {
     const src = fresh();
     await saveCheckpoint(src, withAdam(4));
     const plain = fresh();
-    await saveCheckpoint(plain, { meta: meta(6), params: params(6) });
+    await saveCheckpoint(plain, { meta: checkpointMeta(6), params: checkpointParams(6) });
     const dst = fresh();
     const before = tf.memory().numTensors;
     await exportCheckpoint(src, dst);
