@@ -15,9 +15,9 @@ import { median3x3, roughness } from '../src/audio/smooth';
 import { frameEnergy, type Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
 import { eventPatch, gainPatch } from '../src/data/events';
-import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
+import { DATA_PREDICTION_MIN_GAP, MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
-import { clipLengthsOf, trainMelFlow } from '../src/train/mel-flow';
+import { clipLengthsOf, melFlowBatch, trainMelFlow } from '../src/train/mel-flow';
 import { Rng } from '../src/util/rng';
 import { tempDir } from './helpers';
 
@@ -40,6 +40,13 @@ function pointField(targets: number[]): VelocityModel {
   };
 }
 
+/**
+ * An untrained tiny model whose patches are the starting noise itself: a fresh network outputs 0
+ * (zero output convolution), which a 'velocity' model reads as v = 0 (a fresh 'data' model would
+ * pull every patch to 0, whatever the seed).
+ */
+const noiseModel = (seed: number): MelFlow => new MelFlow({ ...melFlowPreset('tiny', seed), predict: 'velocity' });
+
 describe('flow sampling', () => {
   it('the midpoint rule lands exactly on the target of a straight flow, from any noise, with any step count', async () => {
     for (const steps of [1, 3, 10]) {
@@ -58,8 +65,51 @@ describe('flow sampling', () => {
     for (const v of g0 as Float32Array) expect(v).toBeCloseTo(0.5, 3);
   });
 
+  it('a guidance interval [from, to) guides only there: elsewhere the plain conditional velocity', async () => {
+    // class 0 → 2, null → 0.5: inside the interval the guided flow heads for 0.5 + g·1.5, outside for 2
+    const constant = (c: number, nul: number): VelocityModel => ({
+      cfg: { frames: 2, nMels: 2, classes: 1 },
+      velocity: (x, _t, label) =>
+        tf.tidy(() => tf.mul(tf.ones(x.shape), tf.reshape(tf.where(tf.equal(label, 1), tf.fill(label.shape, nul), tf.fill(label.shape, c)), [-1, 1, 1])) as tf.Tensor3D),
+    });
+    // a constant field v: x1 = x0 + ∫v dt; guidance 3 on [0, 0.5) gives 0.5·(0 + 3·(1 − 0)) + 0.5·1 = 2
+    const x0 = (await sampleMelPatches(constant(0, 0), [0], 'c', { steps: 10, guidance: 1 }))[0] as Float32Array;
+    const half = (await sampleMelPatches(constant(1, 0), [0], 'c', { steps: 10, guidance: 3, guidanceInterval: [0, 0.5] }))[0] as Float32Array;
+    const all = (await sampleMelPatches(constant(1, 0), [0], 'c', { steps: 10, guidance: 3 }))[0] as Float32Array;
+    const late = (await sampleMelPatches(constant(1, 0), [0], 'c', { steps: 10, guidance: 3, guidanceInterval: [0.8, 1] }))[0] as Float32Array;
+    x0.forEach((v, i) => {
+      expect((half[i] as number) - v).toBeCloseTo(2, 5);
+      expect((all[i] as number) - v).toBeCloseTo(3, 5);
+      expect((late[i] as number) - v).toBeCloseTo(0.8 + 0.2 * 3, 5);
+    });
+    await expect(sampleMelPatches(constant(1, 0), [0], 'c', { guidanceInterval: [0.6, 0.4] })).rejects.toThrow(/guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got \[0.6, 0.4\]/);
+  });
+
+  it("a 'data' model's velocity is (x̂1 − x_t)/max(1 − t, 0.05); a 'velocity' model's is the network output", () => {
+    // the output convolution starts at zero, so a fresh network outputs 0 everywhere
+    const dataModel = new MelFlow({ ...melFlowPreset('tiny', 2), predict: 'data' });
+    const velModel = new MelFlow({ ...melFlowPreset('tiny', 2), predict: 'velocity' });
+    try {
+      tf.tidy(() => {
+        const x = tf.randomNormal([3, 32, 64], 0, 1, 'float32', 5) as tf.Tensor3D;
+        const t = tf.tensor1d([0.2, 0.9, 0.99]);
+        const label = tf.tensor1d([0, 1, 2], 'int32');
+        const v = dataModel.velocity(x, t, label).arraySync();
+        const xs = x.arraySync();
+        const gaps = [0.8, 0.1, DATA_PREDICTION_MIN_GAP];
+        for (let b = 0; b < 3; b++)
+          for (const [f, m] of [[0, 0], [7, 30], [31, 63]] as const)
+            expect(v[b]?.[f]?.[m]).toBeCloseTo(-(xs[b]?.[f]?.[m] as number) / (gaps[b] as number), 3);
+        expect(tf.max(tf.abs(velModel.velocity(x, t, label))).arraySync()).toBe(0);
+      });
+    } finally {
+      dataModel.dispose();
+      velModel.dispose();
+    }
+  });
+
   it('same seed → same patches; another seed → other patches; patch i depends only on (seed, i)', async () => {
-    const model = new MelFlow(melFlowPreset('tiny', 1));
+    const model = noiseModel(1);
     try {
       const a = await sampleMelPatches(model, [0, 1], 7, { steps: 2 });
       const b = await sampleMelPatches(model, [0, 1, 1], 7, { steps: 2 });
@@ -232,6 +282,27 @@ describe('training', () => {
     }
   }, 120_000);
 
+  it('training times: logit-normal sigmoid(N(mean, std)) when the preset says so, uniform for runs from before', () => {
+    const rec = spec(200, 64, (t) => (t > 50 && t < 150 ? 0.5 : -2));
+    const recs = [{ spec: rec, energy: frameEnergy(rec), label: 0, seconds: 3 }];
+    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => {
+      const ts = melFlowBatch(recs, () => 0, new Rng(4), cfg, 400);
+      const out = Array.from(ts[2]?.dataSync() ?? []);
+      tf.dispose(ts);
+      return out.sort((a, b) => a - b);
+    };
+    const quick = melFlowPreset('quick', 0);
+    expect(quick.train.time).toEqual({ mean: -0.8, std: 0.8 });
+    const ln = timesOf(quick);
+    const un = timesOf({ ...quick, train: { ...quick.train, time: undefined } });
+    for (const ts of [ln, un]) expect(ts.every((v) => v > 0 && v < 1)).toBe(true);
+    // medians: sigmoid(−0.8) = 0.31 vs 0.5; share above 0.9: P(N > (logit 0.9 + 0.8)/0.8 = 3.7σ) ≈ 0 vs 0.1
+    expect(ln[200] as number).toBeCloseTo(1 / (1 + Math.exp(0.8)), 1);
+    expect(un[200] as number).toBeCloseTo(0.5, 1);
+    expect(ln.filter((v) => v > 0.9).length).toBeLessThanOrEqual(2);
+    expect(un.filter((v) => v > 0.9).length).toBeGreaterThan(20);
+  });
+
   it('trains on the embedded data; an interrupted run resumed ends with the same loss as an uninterrupted one', async () => {
     const straight = await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'a'), steps: 4, quiet: true, checkpointEvery: 2 });
     await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'b'), steps: 4, quiet: true, checkpointEvery: 2, stopAfter: 2 });
@@ -283,7 +354,7 @@ describe('patch smoothing', () => {
   });
 
   it("smoothing 'median' (the default) makes generated patches smoother than 'none'", async () => {
-    const model = new MelFlow(melFlowPreset('tiny', 3));
+    const model = noiseModel(3);
     try {
       const o = { clips: 1, seed: 2, steps: 2, griffinLimIterations: 2, layout: 'full' as const };
       const raw = await melSoundForClass(model, 0, { ...o, smooth: 'none' });

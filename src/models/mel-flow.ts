@@ -45,6 +45,15 @@ export interface MelFlowConfig {
   classes: number;
   /** GroupNorm groups. */
   groups: number;
+  /**
+   * What the network outputs. 'velocity': v directly (the first shipped generator). 'data': the clean
+   * patch x̂1, turned into v = (x̂1 − x_t) / max(1 − t, minGap) — the loss stays the velocity MSE.
+   * A network this narrow (64 channels for 64 bands) cannot carry the full-dimensional noise through
+   * to its output, so predicting v left a speckle of unremoved noise in every patch; a clean patch
+   * lies on a low-dimensional manifold it can represent (Li & He 2025, "Back to Basics: Let
+   * Denoising Generative Models Denoise"). Absent in checkpoints from before: 'velocity'.
+   */
+  predict?: 'velocity' | 'data';
   /** Log-mel scaling: model space = (logMel − offset) / scale. */
   offset: number;
   scale: number;
@@ -72,6 +81,12 @@ export interface MelFlowTraining {
   candidates: number;
   /** Random gain in [−gainDb, 0] dB. */
   gainDb: number;
+  /**
+   * Training times t = sigmoid(N(mean, std)) (logit-normal, as SD3 and JiT sample them; mean < 0
+   * favours the noisier half, where a data-predicting model's velocity error weighs 1/(1 − t)² less).
+   * Absent (runs from before): t ~ U(0, 1).
+   */
+  time?: { mean: number; std: number };
 }
 
 const TRAINING: MelFlowTraining = {
@@ -84,10 +99,14 @@ const TRAINING: MelFlowTraining = {
   nullRate: 0.15,
   candidates: 3,
   gainDb: 6,
+  time: { mean: -0.8, std: 0.8 },
 };
 
 // offset/scale: mean and ~1.2 × std of the log-mel values of the thesis recordings (−5.5, 2.1), so model space is ~unit scale
-const SHAPE = { kind: 'mel-flow' as const, nMels: 64, frames: 128, classes: 2, offset: -5.5, scale: 2.5 };
+const SHAPE = { kind: 'mel-flow' as const, nMels: 64, frames: 128, classes: 2, offset: -5.5, scale: 2.5, predict: 'data' as const };
+
+/** Smallest 1 − t a data-predicting model divides by (v = (x̂1 − x_t) / (1 − t) near t = 1). */
+export const DATA_PREDICTION_MIN_GAP = 0.05;
 
 /**
  * Presets as plain data. 'quick': the shipped CPU generator (2.1 M parameters, ~1 s per step of 16
@@ -243,7 +262,10 @@ export class MelFlow {
     return tf.add(te, ce) as T2;
   }
 
-  /** Velocity v(x_t, t, class): x [b, frames, nMels] in model space, t [b] in [0, 1], label [b] (int). */
+  /**
+   * Velocity v(x_t, t, class): x [b, frames, nMels] in model space, t [b] in [0, 1], label [b] (int).
+   * A 'data' model's network predicts the clean patch and v is derived from it (see `predict`).
+   */
   velocity(x: T3, t: tf.Tensor1D, label: tf.Tensor1D): T3 {
     const { channels: ch, blocks } = this.cfg;
     const e = this.embed(t, label);
@@ -266,7 +288,10 @@ export class MelFlow {
       for (let b = 0; b <= blocks; b++) h = this.blockApply(`up${l}.${b}`, h, emb);
     }
     const o = this.groupNorm('out.norm', h);
-    return this.convApply('out', tf.mul(o, tf.sigmoid(o)) as T3);
+    const out = this.convApply('out', tf.mul(o, tf.sigmoid(o)) as T3);
+    if (this.cfg.predict !== 'data') return out;
+    const gap = tf.reshape(tf.maximum(tf.sub(1, t), DATA_PREDICTION_MIN_GAP), [-1, 1, 1]);
+    return tf.div(tf.sub(out, x), gap) as T3;
   }
 
   /**

@@ -18,6 +18,11 @@ export interface FlowSamplingOptions {
   guidance: number;
   /** Scale of the starting noise (1 = the training distribution; < 1 trades variety for clarity). */
   temperature: number;
+  /**
+   * Times t ∈ [from, to) at which guidance applies; elsewhere the plain conditional velocity
+   * (Kynkäänniemi et al. 2024, "Applying guidance in a limited interval"). [0, 1] = everywhere.
+   */
+  guidanceInterval: [number, number];
 }
 
 /**
@@ -25,7 +30,7 @@ export interface FlowSamplingOptions {
  * generated clips against the generator's own *training* recordings (judge embedding, 32 clips per
  * class, summed over cats and dogs: 158 / 116 / 75 / 63 / 69) — the held-out recordings played no part.
  */
-export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 4, temperature: 1 };
+export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 4, temperature: 1, guidanceInterval: [0, 1] };
 
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
 function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
@@ -53,7 +58,10 @@ export async function sampleMelPatches(
   seed: number | string,
   o: Partial<FlowSamplingOptions> & { onStep?: FlowStepCallback } = {},
 ): Promise<Float32Array[]> {
-  const { steps, guidance, temperature } = { ...DEFAULT_FLOW_SAMPLING, ...o };
+  const { steps, guidance, temperature, guidanceInterval } = { ...DEFAULT_FLOW_SAMPLING, ...o };
+  const [gFrom, gTo] = guidanceInterval;
+  if (!(gFrom >= 0 && gTo <= 1 && gFrom <= gTo)) throw new RangeError(`flow sampling: guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got [${gFrom}, ${gTo}]`);
+  const g = (t: number): number => (t >= gFrom && (t < gTo || gTo === 1) ? guidance : 1);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
   for (const l of labels)
     if (!(Number.isInteger(l) && l >= 0 && l < model.cfg.classes)) throw new RangeError(`flow sampling: class ${l} is not one of 0…${model.cfg.classes - 1}`);
@@ -69,9 +77,9 @@ export async function sampleMelPatches(
   for (let s = 0; s < steps; s++) {
     const t = s * h;
     const next = tf.tidy(() => {
-      const v1 = guidedVelocity(model, x, t, labels, guidance);
+      const v1 = guidedVelocity(model, x, t, labels, g(t));
       const mid = tf.add(x, tf.mul(v1, h / 2)) as tf.Tensor3D;
-      const v2 = guidedVelocity(model, mid, t + h / 2, labels, guidance);
+      const v2 = guidedVelocity(model, mid, t + h / 2, labels, g(t + h / 2));
       return tf.add(x, tf.mul(v2, h)) as tf.Tensor3D;
     });
     x.dispose();

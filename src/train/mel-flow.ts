@@ -78,7 +78,8 @@ export function melFlowBatch(recs: readonly Prepared[], pick: () => number, rng:
     const patch = eventPatch(r.spec, r.energy, rng, { frames: cfg.frames, silence, candidates: cfg.train.candidates });
     x1.set(gainPatch(patch, -cfg.train.gainDb * rng.uniform(), silence, cfg.scale), b * n);
     for (let i = 0; i < n; i++) noise[b * n + i] = rng.normal();
-    t[b] = rng.uniform();
+    const time = cfg.train.time;
+    t[b] = time ? 1 / (1 + Math.exp(-(time.mean + time.std * rng.normal()))) : rng.uniform();
     label[b] = rng.uniform() < cfg.train.nullRate ? cfg.classes : r.label;
   }
   return [tf.tensor3d(x1, [batch, cfg.frames, cfg.nMels]), tf.tensor3d(noise, [batch, cfg.frames, cfg.nMels]), tf.tensor1d(t), tf.tensor1d(label, 'int32')];
