@@ -255,6 +255,15 @@ const cases: Case[] = [
   { name: 'train:codec --lr abc', cmd: 'train-codec', args: () => ['--lr', 'abc', '--out', p('tc4')], code: 2, says: [/--lr/, /abc/] },
   { name: 'train:codec --workers 1.5', cmd: 'train-codec', args: () => ['--workers', '1.5', '--out', p('tc5')], code: 2, says: [/--workers/] },
   {
+    name: 'train:judge --workers 2 (one thread only)',
+    cmd: 'train-judge',
+    args: () => ['--workers', '2', '--out', p('tj1')],
+    code: 2,
+    says: [/--workers: the judge trains on one thread/],
+    absent: () => [p('tj1')],
+  },
+  { name: 'train:generator --checkpoint-every -1', cmd: 'train-generator', args: () => ['--checkpoint-every', '-1', '--out', p('tg1')], code: 2, says: [/--checkpoint-every/], absent: () => [p('tg1')] },
+  {
     name: 'train:prior --label-smoothing 1',
     cmd: 'train-prior',
     args: () => ['--level', 'top', '--codes', p('codes-ok'), '--label-smoothing', '1', '--out', p('tp1'), '--backend', 'cpu'],

@@ -5,7 +5,7 @@ import { trainCodec } from '../train/codec';
 import { cleanUpFailedStart } from '../train/run-folder';
 import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { definedOptions, parseCli, runCli, TRAIN_RUN_FLAGS, trainRunOptions, UsageError } from '../util/cli';
 import { explicitFlags, flag } from '../util/flags';
 
 const USAGE = `npm run train:codec -- --model raw-vqvae2|spec-vqvae|spec-vqvae2 [--preset quick|thesis] [--data embedded|DIR]
@@ -27,11 +27,7 @@ async function main(): Promise<void> {
       lr: { type: 'string' },
       seed: { type: 'string' },
       'no-augment': { type: 'boolean' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );
@@ -53,10 +49,7 @@ async function main(): Promise<void> {
     batchSize: flag('batch', values.batch),
     learningRate: lr,
     seed: flag('seed', values.seed),
-    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
-    validateEvery: flag('validate-every', values['validate-every']),
-    resume: values.resume ?? false,
-    workers: flag('workers', values.workers),
+    ...trainRunOptions(values),
     augment: values['no-augment'] ? false : undefined,
   };
   await checkOutput(opts.out, { kind: 'dir' });

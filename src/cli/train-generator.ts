@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from '../backend/index';
 import { MEL_FLOW_PRESETS } from '../models/mel-flow';
 import { formatDuration } from '../train/progress';
 import { trainMelFlow } from '../train/mel-flow';
-import { parseCli, runCli, TRAIN_RUN_FLAGS, UsageError } from '../util/cli';
+import { definedOptions, parseCli, runCli, TRAIN_RUN_FLAGS, trainRunOptions, UsageError } from '../util/cli';
 import { flag } from '../util/flags';
 import { checkOutput } from '../util/output';
 import { cleanUpFailedStart } from '../train/run-folder';
@@ -42,10 +42,7 @@ async function main(): Promise<void> {
     batchSize: flag('batch', values.batch),
     learningRate: lr,
     seed: flag('seed', values.seed),
-    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
-    validateEvery: flag('validate-every', values['validate-every']),
-    resume: values.resume ?? false,
-    workers: flag('workers', values.workers),
+    ...trainRunOptions(values),
   };
   await checkOutput(opts.out, { kind: 'dir' });
   const r = await cleanUpFailedStart(opts.out, () =>

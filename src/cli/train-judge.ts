@@ -2,7 +2,7 @@
 import { formatBackend, initBackend } from '../backend/index';
 import { formatDuration } from '../train/progress';
 import { trainSoundClassifier } from '../train/sound-classifier';
-import { parseCli, runCli, TRAIN_RUN_FLAGS } from '../util/cli';
+import { definedOptions, parseCli, runCli, TRAIN_RUN_FLAGS, trainRunOptions, UsageError } from '../util/cli';
 import { flag } from '../util/flags';
 import { checkOutput } from '../util/output';
 import { cleanUpFailedStart } from '../train/run-folder';
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     },
     USAGE,
   );
+  const run = trainRunOptions(values);
+  if ((run.workers ?? 1) > 1) throw new UsageError('--workers: the judge trains on one thread (it has no data-parallel training)');
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   process.stderr.write(`backend ${formatBackend(backend)}\n`);
   const opts = {
@@ -31,9 +33,7 @@ async function main(): Promise<void> {
     out: values.out ?? 'checkpoints/judge',
     steps: flag('steps', values.steps),
     seed: flag('seed', values.seed),
-    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
-    validateEvery: flag('validate-every', values['validate-every']),
-    resume: values.resume ?? false,
+    ...run,
   };
   await checkOutput(opts.out, { kind: 'dir' });
   const r = await cleanUpFailedStart(opts.out, () =>

@@ -5,7 +5,7 @@ import { trainPrior } from '../train/prior';
 import { cleanUpFailedStart } from '../train/run-folder';
 import { checkOutput } from '../util/output';
 import { formatDuration } from '../train/progress';
-import { parseCli, runCli, UsageError } from '../util/cli';
+import { definedOptions, parseCli, runCli, TRAIN_RUN_FLAGS, trainRunOptions, UsageError } from '../util/cli';
 import { explicitFlags, flag } from '../util/flags';
 
 const USAGE = `npm run train:prior -- --level top|bottom --codes DIR [--preset quick|thesis] [--steps N] [--out DIR]
@@ -27,11 +27,7 @@ async function main(): Promise<void> {
       'label-smoothing': { type: 'string' },
       'label-dropout': { type: 'string' },
       seed: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      'validate-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
+      ...TRAIN_RUN_FLAGS,
     },
     USAGE,
   );
@@ -53,10 +49,7 @@ async function main(): Promise<void> {
     labelSmoothing: flag('label-smoothing', values['label-smoothing']),
     labelDropout: flag('label-dropout', values['label-dropout']),
     seed: flag('seed', values.seed),
-    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
-    validateEvery: flag('validate-every', values['validate-every']),
-    resume: values.resume ?? false,
-    workers: flag('workers', values.workers),
+    ...trainRunOptions(values),
   };
   await checkOutput(opts.out, { kind: 'dir' });
   const r = await cleanUpFailedStart(opts.out, () =>

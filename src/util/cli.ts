@@ -4,12 +4,13 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BackendError, InputError, UsageError } from './errors';
+import { flag } from './flags';
 
 export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** The run flags both training commands take (checkpoint and validation cadence, resume, backend, workers). */
+/** The run flags every training command takes (checkpoint and validation cadence, resume, backend, workers). */
 export const TRAIN_RUN_FLAGS = {
   'checkpoint-every': { type: 'string' },
   'validate-every': { type: 'string' },
@@ -17,6 +18,26 @@ export const TRAIN_RUN_FLAGS = {
   backend: { type: 'string' },
   workers: { type: 'string' },
 } as const;
+
+/** TRAIN_RUN_FLAGS as the trainers' RunOptions take them (absent numbers stay undefined). */
+export function trainRunOptions(values: { 'checkpoint-every'?: string; 'validate-every'?: string; resume?: boolean; workers?: string }): {
+  checkpointEvery?: number;
+  validateEvery?: number;
+  resume: boolean;
+  workers?: number;
+} {
+  return {
+    checkpointEvery: flag('checkpoint-every', values['checkpoint-every']),
+    validateEvery: flag('validate-every', values['validate-every']),
+    resume: values.resume ?? false,
+    workers: flag('workers', values.workers),
+  };
+}
+
+/** The options a command collected, without the ones left undefined (so the trainer's defaults apply). */
+export function definedOptions<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 type HelpFlag = { help: { type: 'boolean'; short: 'h' } };
 /** What parseArgs returns for these options (named, so declaration emit — tslab's — can write it). */
