@@ -11,6 +11,13 @@ import { eventPatch, gainPatch, recordingLogMel } from '../src/data/events';
 import { bestCrossCorrelation, judgeEmbedder, median, memorisationView } from '../src/metrics/recognition';
 import { SOUND_CLASSIFIER_PRESET, SoundClassifier, soundClassifierInput } from '../src/models/sound-classifier';
 import { Rng } from '../src/util/rng';
+import { CLIP_SAMPLES, SAMPLE_RATE } from '../src/audio/constants';
+import { evaluationClips } from '../src/data/batches';
+import { loadExamples, splitDataset } from '../src/data/dataset';
+import { neitherClip } from '../src/data/negatives';
+import { openDataset } from '../src/data/open';
+import { loadJudge, type SoundGenerator } from '../src/pipeline/generators';
+import { formatSamplingScores, scoreSamplingOnTraining } from '../src/pipeline/tune-sampling';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -192,4 +199,56 @@ describe('evaluation views, exactly', () => {
       judge.dispose();
     }
   });
+});
+
+describe('tuning sampling settings on the training recordings', () => {
+  /** A stand-in generator: copies of its own training recordings (centre 7.2 s), or white noise. */
+  async function stub(kind: 'copies' | 'noise', trainIds: string[] | null, seeds: string[]): Promise<SoundGenerator> {
+    const ds = await openDataset('embedded');
+    const train = await loadExamples(ds.items.filter((i) => (trainIds ?? []).includes(i.id)));
+    return {
+      kind: 'mel-flow',
+      sampleRate: SAMPLE_RATE,
+      clipSamples: CLIP_SAMPLES,
+      sources: { generator: `stub ${kind}` },
+      trainIds,
+      async generate(label, o) {
+        seeds.push(String(o.seed));
+        const own = train.filter((e) => e.label === label).map((e) => evaluationClips(e.audio, { mode: 'center' })[0] as Float32Array);
+        const n = o.clips ?? 1;
+        const clips = Array.from({ length: n }, (_, i) => (kind === 'copies' ? (own[i % own.length] as Float32Array) : neitherClip('white', CLIP_SAMPLES, new Rng(i))));
+        return { clips, stages: {} };
+      },
+      dispose: () => undefined,
+    };
+  }
+
+  it('copies of the training recordings score FAD ≈ 0 against them, white noise far and "neither"; seeds are not eval:generation’s', async () => {
+    const ds = await openDataset('embedded');
+    const split = splitDataset(ds, { seed: 0 });
+    const ids = split.train.filter((i) => i.label < 2).map((i) => i.id);
+    const perClass = Math.min(...[0, 1].map((l) => split.train.filter((i) => i.label === l).length));
+    const { judge } = await loadJudge();
+    try {
+      const seeds: string[] = [];
+      const candidates = [{ name: 'a', options: {} }];
+      const copies = await scoreSamplingOnTraining(await stub('copies', ids, seeds), judge, { data: 'embedded', perClass, candidates });
+      const noise = await scoreSamplingOnTraining(await stub('noise', ids, seeds), judge, { data: 'embedded', perClass, candidates });
+      expect(copies[0]?.perClass.map((p) => p.className)).toEqual(['cat', 'dog']);
+      // the cat set is exactly the training cats (equal counts); dogs are the first `perClass` of them
+      expect(copies[0]?.perClass[0]?.fadVsTraining).toBeLessThan(1e-3);
+      expect(noise[0]?.fadSum).toBeGreaterThan(10 * ((copies[0]?.fadSum ?? 0) + 1));
+      for (const p of noise[0]?.perClass ?? []) expect(p.neither).toBeGreaterThanOrEqual(0.75);
+      expect(copies[0]?.fadSum).toBeCloseTo((copies[0]?.perClass ?? []).reduce((s, p) => s + p.fadVsTraining, 0), 9);
+      expect(seeds.every((s) => s.includes('/tune/') && !s.includes('/eval/'))).toBe(true);
+      const table = formatSamplingScores(noise);
+      expect(table.split('\n')).toHaveLength(3);
+      expect(table).toMatch(/^\| settings \| FAD vs training \(sum\) \| cat: FAD/);
+      await expect(scoreSamplingOnTraining(await stub('copies', null, seeds), judge, { data: 'embedded', perClass, candidates })).rejects.toThrow(
+        /does not record the recordings it trained on/,
+      );
+    } finally {
+      judge.dispose();
+    }
+  }, 180_000);
 });
