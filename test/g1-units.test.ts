@@ -216,7 +216,9 @@ describe('tuning sampling settings on the training recordings', () => {
         seeds.push(String(o.seed));
         const own = train.filter((e) => e.label === label).map((e) => evaluationClips(e.audio, { mode: 'center' })[0] as Float32Array);
         const n = o.clips ?? 1;
-        const clips = Array.from({ length: n }, (_, i) => (kind === 'copies' ? (own[i % own.length] as Float32Array) : neitherClip('white', CLIP_SAMPLES, new Rng(i))));
+        const clips = Array.from({ length: n }, (_, i) =>
+          kind === 'copies' ? (own[i % own.length] as Float32Array) : neitherClip('white', CLIP_SAMPLES, new Rng(i)),
+        );
         return { clips, stages: {} };
       },
       dispose: () => undefined,
@@ -239,7 +241,10 @@ describe('tuning sampling settings on the training recordings', () => {
       expect(copies[0]?.perClass[0]?.fadVsTraining).toBeLessThan(1e-3);
       expect(noise[0]?.fadSum).toBeGreaterThan(10 * ((copies[0]?.fadSum ?? 0) + 1));
       for (const p of noise[0]?.perClass ?? []) expect(p.neither).toBeGreaterThanOrEqual(0.75);
-      expect(copies[0]?.fadSum).toBeCloseTo((copies[0]?.perClass ?? []).reduce((s, p) => s + p.fadVsTraining, 0), 9);
+      expect(copies[0]?.fadSum).toBeCloseTo(
+        (copies[0]?.perClass ?? []).reduce((s, p) => s + p.fadVsTraining, 0),
+        9,
+      );
       expect(seeds.every((s) => s.includes('/tune/') && !s.includes('/eval/'))).toBe(true);
       const table = formatSamplingScores(noise);
       expect(table.split('\n')).toHaveLength(3);

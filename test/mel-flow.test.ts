@@ -70,7 +70,10 @@ describe('flow sampling', () => {
     const constant = (c: number, nul: number): VelocityModel => ({
       cfg: { frames: 2, nMels: 2, classes: 1 },
       velocity: (x, _t, label) =>
-        tf.tidy(() => tf.mul(tf.ones(x.shape), tf.reshape(tf.where(tf.equal(label, 1), tf.fill(label.shape, nul), tf.fill(label.shape, c)), [-1, 1, 1])) as tf.Tensor3D),
+        tf.tidy(
+          () =>
+            tf.mul(tf.ones(x.shape), tf.reshape(tf.where(tf.equal(label, 1), tf.fill(label.shape, nul), tf.fill(label.shape, c)), [-1, 1, 1])) as tf.Tensor3D,
+        ),
     });
     // a constant field v: x1 = x0 + ∫v dt; guidance 3 on [0, 0.5) gives 0.5·(0 + 3·(1 − 0)) + 0.5·1 = 2
     const x0 = (await sampleMelPatches(constant(0, 0), [0], 'c', { steps: 10, guidance: 1 }))[0] as Float32Array;
@@ -82,7 +85,9 @@ describe('flow sampling', () => {
       expect((all[i] as number) - v).toBeCloseTo(3, 5);
       expect((late[i] as number) - v).toBeCloseTo(0.8 + 0.2 * 3, 5);
     });
-    await expect(sampleMelPatches(constant(1, 0), [0], 'c', { guidanceInterval: [0.6, 0.4] })).rejects.toThrow(/guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got \[0.6, 0.4\]/);
+    await expect(sampleMelPatches(constant(1, 0), [0], 'c', { guidanceInterval: [0.6, 0.4] })).rejects.toThrow(
+      /guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got \[0.6, 0.4\]/,
+    );
   });
 
   it("a 'data' model's velocity is (x̂1 − x_t)/max(1 − t, 0.05); a 'velocity' model's is the network output", () => {
@@ -98,7 +103,11 @@ describe('flow sampling', () => {
         const xs = x.arraySync();
         const gaps = [0.8, 0.1, DATA_PREDICTION_MIN_GAP];
         for (let b = 0; b < 3; b++)
-          for (const [f, m] of [[0, 0], [7, 30], [31, 63]] as const)
+          for (const [f, m] of [
+            [0, 0],
+            [7, 30],
+            [31, 63],
+          ] as const)
             expect(v[b]?.[f]?.[m]).toBeCloseTo(-(xs[b]?.[f]?.[m] as number) / (gaps[b] as number), 3);
         expect(tf.max(tf.abs(velModel.velocity(x, t, label))).arraySync()).toBe(0);
       });

@@ -53,9 +53,7 @@ async function main(): Promise<void> {
     augment: values['no-augment'] ? false : undefined,
   };
   await checkOutput(opts.out, { kind: 'dir' });
-  const r = await cleanUpFailedStart(opts.out, () =>
-    trainCodec(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainCodec>[0]),
-  );
+  const r = await cleanUpFailedStart(opts.out, () => trainCodec(definedOptions(opts) as Parameters<typeof trainCodec>[0]));
   process.stdout.write(
     `${JSON.stringify({ model: r.config.kind, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

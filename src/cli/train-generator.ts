@@ -45,9 +45,7 @@ async function main(): Promise<void> {
     ...trainRunOptions(values),
   };
   await checkOutput(opts.out, { kind: 'dir' });
-  const r = await cleanUpFailedStart(opts.out, () =>
-    trainMelFlow(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainMelFlow>[0]),
-  );
+  const r = await cleanUpFailedStart(opts.out, () => trainMelFlow(definedOptions(opts) as Parameters<typeof trainMelFlow>[0]));
   process.stdout.write(
     `${JSON.stringify({ model: 'mel-flow', preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: backend.name, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

@@ -36,9 +36,7 @@ async function main(): Promise<void> {
     ...run,
   };
   await checkOutput(opts.out, { kind: 'dir' });
-  const r = await cleanUpFailedStart(opts.out, () =>
-    trainSoundClassifier(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainSoundClassifier>[0]),
-  );
+  const r = await cleanUpFailedStart(opts.out, () => trainSoundClassifier(definedOptions(opts) as Parameters<typeof trainSoundClassifier>[0]));
   process.stdout.write(
     `${JSON.stringify({ model: 'sound-classifier', steps: r.step, backend: backend.name, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

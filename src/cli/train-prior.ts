@@ -52,9 +52,7 @@ async function main(): Promise<void> {
     ...trainRunOptions(values),
   };
   await checkOutput(opts.out, { kind: 'dir' });
-  const r = await cleanUpFailedStart(opts.out, () =>
-    trainPrior(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as unknown as Parameters<typeof trainPrior>[0]),
-  );
+  const r = await cleanUpFailedStart(opts.out, () => trainPrior(definedOptions(opts) as Parameters<typeof trainPrior>[0]));
   process.stdout.write(
     `${JSON.stringify({ level: r.config.level, preset: r.config.preset, parameters: r.parameters, steps: r.step, backend: r.backend, trainTime: formatDuration(r.trainSeconds), checkpoint: r.checkpoint, ...r.metrics, ...r.validation })}\n`,
   );

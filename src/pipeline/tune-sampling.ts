@@ -67,7 +67,8 @@ export function formatSamplingScores(scores: readonly SamplingScore[]): string {
   const head = `| settings | FAD vs training (sum) | ${CLASS_NAMES.map((c) => `${c}: FAD / recognised / "neither"`).join(' | ')} |`;
   const rule = `|---|---:|${CLASS_NAMES.map(() => '---:|').join('')}`;
   const rows = scores.map(
-    (s) => `| ${s.name} | ${s.fadSum.toFixed(1)} | ${s.perClass.map((p) => `${p.fadVsTraining.toFixed(1)} / ${p.recognised.toFixed(2)} / ${p.neither.toFixed(2)}`).join(' | ')} |`,
+    (s) =>
+      `| ${s.name} | ${s.fadSum.toFixed(1)} | ${s.perClass.map((p) => `${p.fadVsTraining.toFixed(1)} / ${p.recognised.toFixed(2)} / ${p.neither.toFixed(2)}`).join(' | ')} |`,
   );
   return [head, rule, ...rows].join('\n');
 }

@@ -34,9 +34,12 @@ export function trainRunOptions(values: { 'checkpoint-every'?: string; 'validate
   };
 }
 
-/** The options a command collected, without the ones left undefined (so the trainer's defaults apply). */
-export function definedOptions<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/**
+ * The options a command collected, without the ones left undefined (so the trainer's defaults apply;
+ * on --resume the trainer takes what is missing from the run, hence a cast at the call).
+ */
+export function definedOptions<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 type HelpFlag = { help: { type: 'boolean'; short: 'h' } };
