@@ -25,7 +25,7 @@ export const GENERATOR_KINDS = ['mel-flow', 'thesis'] as const;
 export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
 
 /** Options either generator understands (each ignores the other's). */
-export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<FlowSamplingOptions, 'steps'>> {
+export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<FlowSamplingOptions, 'steps' | 'guidanceInterval'>> {
   clips?: number;
   /** mel-flow: 'data' (default, clip lengths like the recordings) or 'full' (events fill the 7.2 s). */
   layout?: ClipLayout;
@@ -83,6 +83,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
           ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
           ...(o.steps !== undefined ? { steps: o.steps } : {}),
+          ...(o.guidanceInterval !== undefined ? { guidanceInterval: o.guidanceInterval } : {}),
           ...(o.layout !== undefined ? { layout: o.layout } : {}),
           ...(o.smooth !== undefined ? { smooth: o.smooth } : {}),
         });

@@ -62,6 +62,7 @@ export async function melSoundForClass(model: MelFlow, label: number, o: MelSoun
       steps: o.steps ?? DEFAULT_FLOW_SAMPLING.steps,
       guidance: o.guidance ?? DEFAULT_FLOW_SAMPLING.guidance,
       temperature: o.temperature ?? DEFAULT_FLOW_SAMPLING.temperature,
+      guidanceInterval: o.guidanceInterval ?? DEFAULT_FLOW_SAMPLING.guidanceInterval,
       ...(o.onProgress ? { onStep: (done: number, total: number) => o.onProgress?.('flow', done / total) } : {}),
     },
   );

@@ -60,7 +60,8 @@ export async function sampleMelPatches(
 ): Promise<Float32Array[]> {
   const { steps, guidance, temperature, guidanceInterval } = { ...DEFAULT_FLOW_SAMPLING, ...o };
   const [gFrom, gTo] = guidanceInterval;
-  if (!(gFrom >= 0 && gTo <= 1 && gFrom <= gTo)) throw new RangeError(`flow sampling: guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got [${gFrom}, ${gTo}]`);
+  if (!(gFrom >= 0 && gTo <= 1 && gFrom <= gTo))
+    throw new RangeError(`flow sampling: guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got [${gFrom}, ${gTo}]`);
   const g = (t: number): number => (t >= gFrom && (t < gTo || gTo === 1) ? guidance : 1);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`flow sampling: steps must be a positive integer, got ${steps}`);
   for (const l of labels)
