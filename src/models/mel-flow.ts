@@ -99,21 +99,34 @@ const TRAINING: MelFlowTraining = {
   nullRate: 0.15,
   candidates: 3,
   gainDb: 6,
-  time: { mean: -0.8, std: 0.8 },
 };
 
 // offset/scale: mean and ~1.2 × std of the log-mel values of the thesis recordings (−5.5, 2.1), so model space is ~unit scale
-const SHAPE = { kind: 'mel-flow' as const, nMels: 64, frames: 128, classes: 2, offset: -5.5, scale: 2.5, predict: 'data' as const };
+const SHAPE = { kind: 'mel-flow' as const, nMels: 64, frames: 128, classes: 2, offset: -5.5, scale: 2.5 };
 
 /** Smallest 1 − t a data-predicting model divides by (v = (x̂1 − x_t) / (1 − t) near t = 1). */
 export const DATA_PREDICTION_MIN_GAP = 0.05;
 
 /**
  * Presets as plain data. 'quick': the shipped CPU generator (2.1 M parameters, ~1 s per step of 16
- * patches on wasm, one thread). 'tiny': for tests and smoke runs.
+ * patches on wasm, one thread; velocity prediction, t ~ U(0, 1)). 'quick-data': the same network
+ * predicting the clean patch, trained at logit-normal times — measured against 'quick' and not kept
+ * (smooth patches without speckle, but the judge calls more of its cats "neither"; checkpoints/README.md).
+ * 'tiny': for tests and smoke runs.
  */
 export const MEL_FLOW_PRESETS: Record<string, Omit<MelFlowConfig, 'seed'>> = {
   quick: { ...SHAPE, preset: 'quick', channels: [64, 96, 128], blocks: 2, bottomDilations: [1, 2, 4, 8], embed: 128, groups: 8, train: TRAINING },
+  'quick-data': {
+    ...SHAPE,
+    preset: 'quick-data',
+    predict: 'data',
+    channels: [64, 96, 128],
+    blocks: 2,
+    bottomDilations: [1, 2, 4, 8],
+    embed: 128,
+    groups: 8,
+    train: { ...TRAINING, time: { mean: -0.8, std: 0.8 } },
+  },
   tiny: {
     ...SHAPE,
     preset: 'tiny',

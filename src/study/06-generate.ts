@@ -63,6 +63,21 @@ async function examplesHtml(): Promise<string> {
   return html;
 }
 
+/**
+ * The evaluation on the thesis' recordings, as committed (`eval:generation -- --data
+ * ../shared/datasets/audio-cats-and-dogs --n 32 --json`, saved as docs/results/eval-generation-KIND.json):
+ * the study's own run uses the small embedded data set. Null where no report is committed.
+ */
+export async function measuredReports(): Promise<Record<GeneratorKind, string | null>> {
+  const out = {} as Record<GeneratorKind, string | null>;
+  for (const kind of GENERATOR_KINDS) {
+    const file = path.join(projectRoot(), 'docs', 'results', `eval-generation-${kind}.json`);
+    const text = await fsp.readFile(file, 'utf8').catch(() => null);
+    out[kind] = text === null ? null : `${formatGenerationEvaluation(JSON.parse(text) as GenerationEvaluation)}\n\n(${path.relative(projectRoot(), file)})`;
+  }
+  return out;
+}
+
 export async function generateStep(cfg: StudyConfig): Promise<{ html: string; report: GenerationResult; tables: Record<GeneratorKind, string> }> {
   const outDir = path.join(cfg.out, 'generated');
   await fsp.mkdir(outDir, { recursive: true });
