@@ -16,7 +16,13 @@ import { evaluationClips } from '../src/data/batches';
 import { loadExamples, splitDataset } from '../src/data/dataset';
 import { neitherClip } from '../src/data/negatives';
 import { openDataset } from '../src/data/open';
-import { loadJudge, type SoundGenerator } from '../src/pipeline/generators';
+import { loadGenerator, loadJudge, type SoundGenerator } from '../src/pipeline/generators';
+import { shippedPath } from '../src/pipeline/models';
+import { findCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
+import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { formatSamplingScores, scoreSamplingOnTraining } from '../src/pipeline/tune-sampling';
 
 beforeAll(async () => {
@@ -256,4 +262,44 @@ describe('tuning sampling settings on the training recordings', () => {
       judge.dispose();
     }
   }, 180_000);
+});
+
+describe('the default generator: a pair of experts', () => {
+  it("loads the shipped pair by default; 'none' or an explicit --model alone is one model; a late expert of another shape is refused", async () => {
+    const pair = await loadGenerator('mel-flow');
+    try {
+      expect(Object.keys(pair.sources)).toEqual(['generator', 'late']);
+      expect(pair.sources.late).toBe(await findCheckpoint(shippedPath('generatorLate')));
+    } finally {
+      pair.dispose();
+    }
+    for (const paths of [{ late: 'none' }, { generator: shippedPath('generator') }]) {
+      const one = await loadGenerator('mel-flow', paths);
+      expect(Object.keys(one.sources)).toEqual(['generator']);
+      one.dispose();
+    }
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'late-'));
+    const tiny = new MelFlow(melFlowPreset('tiny', 1));
+    await saveCheckpoint(path.join(root, 'tiny'), {
+      meta: {
+        kind: 'mel-flow',
+        model: tiny.cfg,
+        step: 1,
+        trainSeconds: 0,
+        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'wasm' },
+        train: {},
+        rng: null,
+        sampler: null,
+        data: null,
+        metrics: {},
+      },
+      params: tiny.params,
+    });
+    tiny.dispose();
+    const before = tf.memory().numTensors;
+    await expect(loadGenerator('mel-flow', { late: path.join(root, 'tiny') })).rejects.toThrow(
+      /tiny.*: the late expert's frames is 32, the generator's 128: not a pair/,
+    );
+    expect(tf.memory().numTensors).toBe(before); // both half-loaded models disposed
+  }, 60_000);
 });

@@ -16,7 +16,7 @@ import { frameEnergy, type Spectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
 import { eventPatch, gainPatch } from '../src/data/events';
 import { DATA_PREDICTION_MIN_GAP, MelFlow, melFlowPreset } from '../src/models/mel-flow';
-import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
+import { expertField, sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { clipLengthsOf, melFlowBatch, trainMelFlow } from '../src/train/mel-flow';
 import { Rng } from '../src/util/rng';
 import { tempDir } from './helpers';
@@ -115,6 +115,29 @@ describe('flow sampling', () => {
       dataModel.dispose();
       velModel.dispose();
     }
+  });
+
+  it('two experts as one field: the early one answers for t < switchAt, the late one from there on; shapes must agree', async () => {
+    const seen: Record<string, number[]> = { early: [], late: [] };
+    const spy = (name: string, target: number): VelocityModel => {
+      const f = pointField([target, target]);
+      return {
+        cfg: f.cfg,
+        velocity: (x, t, l) => {
+          seen[name]?.push(t.dataSync()[0] as number);
+          return f.velocity(x, t, l);
+        },
+      };
+    };
+    const [p] = await sampleMelPatches(expertField(spy('early', 2), spy('late', -1), 0.5), [0], 's', { steps: 4, guidance: 1 });
+    // midpoint steps of 0.25: times 0, 0.125, 0.25, 0.375 | 0.5, 0.625, 0.75, 0.875
+    expect(seen.early).toEqual([0, 0.125, 0.25, 0.375]);
+    expect(seen.late).toEqual([0.5, 0.625, 0.75, 0.875]);
+    // the late expert's straight flow lands exactly on its target, wherever the early one left x
+    for (const v of p as Float32Array) expect(v).toBeCloseTo(-1, 4);
+    const wide: VelocityModel = { cfg: { frames: 4, nMels: 5, classes: 1 }, velocity: pointField([0, 0]).velocity };
+    expect(() => expertField(spy('early', 2), wide, 0.5)).toThrow(/the experts differ in nMels \(3 vs 5\)/);
+    expect(() => expertField(spy('early', 2), spy('late', 1), 1.5)).toThrow(/switchAt must be in \[0, 1\], got 1.5/);
   });
 
   it('same seed → same patches; another seed → other patches; patch i depends only on (seed, i)', async () => {

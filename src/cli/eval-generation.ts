@@ -3,12 +3,12 @@ import { initBackend } from '../backend/index';
 import { formatGenerationEvaluation, evaluateGeneration } from '../pipeline/evaluate-generation';
 import { GENERATOR_KINDS, loadGenerator, loadJudge, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
-import { choiceFlag, flag, numberFlag } from '../util/flags';
-import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
+import { flag } from '../util/flags';
+import { MEL_FLOW_FLAGS, MEL_FLOW_USAGE, melFlowFromFlags } from './sampling-options';
 
-const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 32] [--generator mel-flow|thesis] [--model DIR]
-                            [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G] [--steps N]
-                            [--layout data|full] [--smooth median|none]
+const USAGE = `npm run eval:generation -- [--data embedded|DIR] [--n 32] [--generator mel-flow|thesis]
+                            [--codec DIR --top DIR --bottom DIR] [--judge DIR] [--guidance G]
+                            ${MEL_FLOW_USAGE}
                             [--seed 0] [--skip-memorisation] [--json] [--backend NAME]
 Generates N clips per class and judges them with the project's 3-way sound classifier (cat / dog / neither,
 trained on the training split only): share recognised as the asked class, share called "neither", FAD against
@@ -23,15 +23,12 @@ async function main(): Promise<void> {
       data: { type: 'string', default: 'embedded' },
       n: { type: 'string', default: '32' },
       generator: { type: 'string', default: 'mel-flow' },
-      model: { type: 'string' },
+      ...MEL_FLOW_FLAGS,
       codec: { type: 'string' },
       top: { type: 'string' },
       bottom: { type: 'string' },
       judge: { type: 'string' },
       guidance: { type: 'string' },
-      steps: { type: 'string' },
-      layout: { type: 'string' },
-      smooth: { type: 'string' },
       seed: { type: 'string', default: '0' },
       'skip-memorisation': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -44,12 +41,10 @@ async function main(): Promise<void> {
   if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
   const seed = flag('seed', values.seed) as number;
   const guidance = flag('guidance', values.guidance);
-  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
-  const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
-  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
+  const flow = melFlowFromFlags(values);
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const { judge, dir: judgeDir, trainIds } = await loadJudge(values.judge);
-  const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });
+  const gen = await loadGenerator(kind, { ...flow.paths, codec: values.codec, top: values.top, bottom: values.bottom });
   try {
     const r = await evaluateGeneration(gen, judge, {
       data: String(values.data),
@@ -59,9 +54,7 @@ async function main(): Promise<void> {
       skipMemorisation: values['skip-memorisation'] ?? false,
       sampling: {
         ...(guidance !== undefined ? { guidance } : {}),
-        ...(steps !== undefined ? { steps } : {}),
-        ...(layout !== undefined ? { layout } : {}),
-        ...(smooth !== undefined ? { smooth } : {}),
+        ...flow.sampling,
       },
       log: (l) => process.stderr.write(`${l}\n`),
     });

@@ -3,13 +3,13 @@ import { formatBackend, initBackend } from '../backend/index';
 import { generate } from '../pipeline/generate';
 import { GENERATOR_KINDS, type GeneratorKind } from '../pipeline/generators';
 import { parseCli, runCli, UsageError } from '../util/cli';
-import { choiceFlag, flag, numberFlag, samplingFlags } from '../util/flags';
-import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
+import { flag, samplingFlags } from '../util/flags';
+import { MEL_FLOW_FLAGS, MEL_FLOW_USAGE, melFlowFromFlags } from './sampling-options';
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
-   default generator (mel-flow):  [--model DIR] [--guidance 4] [--steps 10] [--temperature 1]
-                                  [--layout data|full] [--smooth median|none]
+   default generator (mel-flow):  [--guidance 4] [--temperature 1]
+                                  ${MEL_FLOW_USAGE}
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 npm run generate -- --class cat|dog --out FILE.wav      (no picture: the sound of a class)
 Image → cat/dog → sound generator → 4 kHz WAV; a video gets a track as long as it, and with --out x.mp4
@@ -24,10 +24,7 @@ async function main(): Promise<void> {
       class: { type: 'string' },
       seed: { type: 'string', default: '0' },
       generator: { type: 'string' },
-      model: { type: 'string' },
-      steps: { type: 'string' },
-      layout: { type: 'string' },
-      smooth: { type: 'string' },
+      ...MEL_FLOW_FLAGS,
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       temperature: { type: 'string' },
@@ -48,21 +45,17 @@ async function main(): Promise<void> {
   const kind = String(values.generator ?? (thesisFlags ? 'thesis' : 'mel-flow')) as GeneratorKind;
   if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
   if (kind === 'mel-flow' && thesisFlags) throw new UsageError('--codec/--top/--bottom belong to --generator thesis');
-  if (kind === 'thesis' && values.model !== undefined) throw new UsageError('--model belongs to the mel-flow generator');
+  if (kind === 'thesis' && (values.model !== undefined || values['late-model'] !== undefined))
+    throw new UsageError('--model/--late-model belong to the mel-flow generator');
   if (values.class !== undefined && values.class !== 'cat' && values.class !== 'dog')
     throw new UsageError(`unknown --class '${values.class}' (choose cat or dog)`);
   if (values.vote !== 'median' && values.vote !== 'mean') throw new UsageError('--vote is median or mean');
   // every number through util/flags.ts (one place for ranges and messages); --steps: the flow's integration steps
   const { seed: _seed, ...sampling } = samplingFlags(values);
-  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
-  if (steps !== undefined) Object.assign(sampling, { steps });
-  const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
-  if (layout !== undefined) Object.assign(sampling, { layout });
-  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
-  if (smooth !== undefined) Object.assign(sampling, { smooth });
+  const flow = melFlowFromFlags(values);
+  Object.assign(sampling, flow.sampling);
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
-  const models: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null } = {};
-  if (values.model) models.generator = values.model;
+  const models: { generator?: string; late?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null } = { ...flow.paths };
   if (values.codec) models.codec = values.codec;
   if (values.top) models.top = values.top;
   if (values.bottom) models.bottom = values.bottom;

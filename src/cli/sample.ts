@@ -5,13 +5,13 @@ import { formatBackend, initBackend } from '../backend/index';
 import { GENERATOR_KINDS, loadGenerator, type GeneratorKind } from '../pipeline/generators';
 import { DEFAULT_SAMPLING } from '../sample/strategy';
 import { parseCli, runCli, UsageError } from '../util/cli';
-import { choiceFlag, flag, numberFlag, samplingFlags } from '../util/flags';
-import { CLIP_LAYOUTS, PATCH_SMOOTHING } from '../pipeline/mel-sound';
+import { flag, samplingFlags } from '../util/flags';
+import { MEL_FLOW_FLAGS, MEL_FLOW_USAGE, melFlowFromFlags } from './sampling-options';
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
-   default generator (mel-flow, checkpoints/generator): [--model DIR] [--guidance 4] [--steps 10] [--temperature 1]
-                                  [--layout data|full] [--smooth median|none]
+   default generator (mel-flow, checkpoints/generator + generator-late): [--guidance 4] [--temperature 1]
+                                  ${MEL_FLOW_USAGE}
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 Generates 7.2-s clips for a class (no picture needed) and writes them, one after another, to a 4 kHz WAV.`;
 
@@ -22,15 +22,12 @@ async function main(): Promise<void> {
       class: { type: 'string' },
       out: { type: 'string' },
       generator: { type: 'string' },
-      model: { type: 'string' },
+      ...MEL_FLOW_FLAGS,
       codec: { type: 'string' },
       top: { type: 'string' },
       bottom: { type: 'string' },
       clips: { type: 'string', default: '1' },
       seed: { type: 'string', default: '0' },
-      steps: { type: 'string' },
-      layout: { type: 'string' },
-      smooth: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       temperature: { type: 'string' },
@@ -48,22 +45,18 @@ async function main(): Promise<void> {
   const kind = String(values.generator ?? (thesisFlags ? 'thesis' : 'mel-flow')) as GeneratorKind;
   if (!GENERATOR_KINDS.includes(kind)) throw new UsageError(`unknown --generator '${values.generator}' (choose ${GENERATOR_KINDS.join(' or ')})`);
   if (kind === 'mel-flow' && thesisFlags) throw new UsageError('--codec/--top/--bottom belong to --generator thesis');
-  if (kind === 'thesis' && values.model !== undefined)
-    throw new UsageError('--model belongs to the mel-flow generator (use --codec/--top/--bottom with --generator thesis)');
+  if (kind === 'thesis' && (values.model !== undefined || values['late-model'] !== undefined))
+    throw new UsageError('--model/--late-model belong to the mel-flow generator (use --codec/--top/--bottom with --generator thesis)');
   const clips = flag('clips', values.clips) as number;
   const seed = flag('seed', values.seed) as number;
   // every number through util/flags.ts (one place for ranges and messages); --steps: the flow's integration steps
   const { seed: _seed, ...sampling } = samplingFlags(values);
-  const steps = numberFlag('steps', values.steps, { integer: true, min: 1, max: 200 });
-  if (steps !== undefined) Object.assign(sampling, { steps });
-  const layout = choiceFlag('layout', values.layout, CLIP_LAYOUTS);
-  if (layout !== undefined) Object.assign(sampling, { layout });
-  const smooth = choiceFlag('smooth', values.smooth, PATCH_SMOOTHING);
-  if (smooth !== undefined) Object.assign(sampling, { smooth });
+  const flow = melFlowFromFlags(values);
+  Object.assign(sampling, flow.sampling);
   await checkOutput(String(values.out)); // before any computation
   const backend = await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const t0 = performance.now();
-  const gen = await loadGenerator(kind, { generator: values.model, codec: values.codec, top: values.top, bottom: values.bottom });
+  const gen = await loadGenerator(kind, { ...flow.paths, codec: values.codec, top: values.top, bottom: values.bottom });
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const r = await gen.generate(label, { ...(kind === 'thesis' ? DEFAULT_SAMPLING : {}), ...sampling, clips, seed });

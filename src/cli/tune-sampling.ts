@@ -7,7 +7,8 @@ import { parseCli, runCli } from '../util/cli';
 import { choiceFlag, flag, numberFlag } from '../util/flags';
 
 const USAGE = `npm run tune:sampling -- [--data embedded|DIR] [--model DIR] [--judge DIR] [--n 32] [--seed 0]
-                          [--guidance G1,G2,…] [--guidance-until T1,T2,…] [--smooth median,none] [--layout data,full] [--json] [--backend NAME]
+                          [--guidance G1,G2,…] [--guidance-until T1,T2,…]
+                          [--late-model DIR|none] [--switch-at T1,T2,…] [--smooth median,none] [--layout data,full] [--json] [--backend NAME]
 Scores every combination of the listed sampling settings of the mel-flow generator by the FAD of its clips
 against the generator's own training recordings (judge embedding), with the judge's recognition beside it —
 never against held-out recordings, which stay for eval:generation. Lowest FAD sum first.
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     {
       data: { type: 'string', default: 'embedded' },
       model: { type: 'string' },
+      'late-model': { type: 'string' },
+      'switch-at': { type: 'string' },
       judge: { type: 'string' },
       n: { type: 'string', default: '32' },
       seed: { type: 'string', default: '0' },
@@ -39,29 +42,35 @@ async function main(): Promise<void> {
   const n = flag('n', values.n) as number;
   const seed = flag('seed', values.seed) as number;
   const guidances = list(values.guidance, (v) => flag('guidance', v) as number);
+  const switches = list(values['switch-at'], (v) => numberFlag('switch-at', v, { min: 0, max: 1 }) as number);
   const untils = list(values['guidance-until'], (v) => numberFlag('guidance-until', v, { min: 0, max: 1 }) as number);
   const smooths = list(values.smooth, (v) => choiceFlag('smooth', v, PATCH_SMOOTHING));
   const layouts = list(values.layout, (v) => choiceFlag('layout', v, CLIP_LAYOUTS));
   const candidates: SamplingCandidate[] = [];
   for (const guidance of guidances)
-    for (const until of untils)
-      for (const smooth of smooths)
-        for (const layout of layouts) {
-          const options: GenerateSoundOptions = {
-            ...(guidance !== undefined ? { guidance } : {}),
-            ...(until !== undefined ? { guidanceInterval: [0, until] as [number, number] } : {}),
-            ...(smooth !== undefined ? { smooth } : {}),
-            ...(layout !== undefined ? { layout } : {}),
-          };
-          const name =
-            Object.entries(options)
-              .map(([k, v]) => `${k} ${Array.isArray(v) ? `[${v.join(', ')})` : String(v)}`)
-              .join(', ') || 'defaults';
-          candidates.push({ name, options });
-        }
+    for (const switchAt of switches)
+      for (const until of untils)
+        for (const smooth of smooths)
+          for (const layout of layouts) {
+            const options: GenerateSoundOptions = {
+              ...(guidance !== undefined ? { guidance } : {}),
+              ...(switchAt !== undefined ? { switchAt } : {}),
+              ...(until !== undefined ? { guidanceInterval: [0, until] as [number, number] } : {}),
+              ...(smooth !== undefined ? { smooth } : {}),
+              ...(layout !== undefined ? { layout } : {}),
+            };
+            const name =
+              Object.entries(options)
+                .map(([k, v]) => `${k} ${Array.isArray(v) ? `[${v.join(', ')})` : String(v)}`)
+                .join(', ') || 'defaults';
+            candidates.push({ name, options });
+          }
   await initBackend(values.backend ? { backend: values.backend as 'auto' } : {});
   const { judge } = await loadJudge(values.judge);
-  const gen = await loadGenerator('mel-flow', { generator: values.model });
+  const gen = await loadGenerator('mel-flow', {
+    ...(values.model !== undefined ? { generator: values.model } : {}),
+    ...(values['late-model'] !== undefined ? { late: values['late-model'] } : {}),
+  });
   try {
     const scores = await scoreSamplingOnTraining(gen, judge, {
       data: String(values.data),

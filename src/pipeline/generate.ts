@@ -28,7 +28,7 @@ export interface GenerateOptions extends GenerateSoundOptions {
   className?: string;
   /** Which sound generator (default 'mel-flow'). */
   generator?: GeneratorKind;
-  models?: { generator?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null };
+  models?: { generator?: string; late?: string; codec?: string; top?: string; bottom?: string; classifier?: string | null };
   fps?: number;
   vote?: 'median' | 'mean';
   crossfadeSeconds?: number;

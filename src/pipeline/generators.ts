@@ -9,9 +9,9 @@
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
 import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-classifier';
-import type { FlowSamplingOptions } from '../sample/mel-flow';
+import { expertField, type FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
-import { loadCheckpoint } from '../checkpoint/checkpoint';
+import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import { melSoundForClass, renderClip, type ClipLayout, type PatchSmoothing } from './mel-sound';
 import { LOG_SILENCE, frameEnergy, type Spectrogram } from '../audio/mel';
 import { eventPatch, recordingLogMel } from '../data/events';
@@ -31,7 +31,12 @@ export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<Flow
   layout?: ClipLayout;
   /** mel-flow: 'median' (default) or 'none' (patches as sampled). */
   smooth?: PatchSmoothing;
+  /** mel-flow with a late expert: the flow time from which the late expert takes over (default 0.5). */
+  switchAt?: number;
 }
+
+/** Where the default generator hands over to its late expert (chosen by tune:sampling on the training recordings). */
+export const DEFAULT_SWITCH_AT = 0.5;
 
 export interface SoundGenerator {
   kind: GeneratorKind;
@@ -54,6 +59,11 @@ export interface SoundGenerator {
 export interface GeneratorPaths {
   /** mel-flow: the generator checkpoint. */
   generator?: string;
+  /**
+   * mel-flow: the late expert (a second mel-flow checkpoint, used for t ≥ switchAt), or 'none'.
+   * Default: the shipped one when `generator` is the shipped one too, else none.
+   */
+  late?: string;
   /** thesis: codec and priors. */
   codec?: string;
   top?: string;
@@ -70,14 +80,33 @@ export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir:
 export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths = {}): Promise<SoundGenerator> {
   if (kind === 'mel-flow') {
     const { model, dir, trainIds } = await loadMelFlow(paths.generator ?? shippedPath('generator'));
+    const latePath =
+      paths.late === 'none'
+        ? null
+        : (paths.late ?? (paths.generator === undefined && (await findCheckpoint(shippedPath('generatorLate'))) ? shippedPath('generatorLate') : null));
+    let late: Awaited<ReturnType<typeof loadMelFlow>> | null = null;
+    try {
+      late = latePath === null ? null : await loadMelFlow(latePath);
+      if (late)
+        for (const k of ['frames', 'nMels', 'classes', 'offset', 'scale'] as const)
+          if (late.model.cfg[k] !== model.cfg[k])
+            throw new InputError(late.dir, 'bad-argument', `the late expert's ${k} is ${late.model.cfg[k]}, the generator's ${model.cfg[k]}: not a pair`);
+    } catch (e) {
+      model.dispose();
+      late?.model.dispose();
+      throw e;
+    }
+    const lateExpert = late;
     return {
       kind,
-      trainIds,
+      // recordings either expert trained on
+      trainIds: trainIds === null && lateExpert?.trainIds == null ? null : [...new Set([...(trainIds ?? []), ...(lateExpert?.trainIds ?? [])])],
       sampleRate: SAMPLE_RATE,
       clipSamples: CLIP_SAMPLES,
-      sources: { generator: dir },
+      sources: { generator: dir, ...(lateExpert ? { late: lateExpert.dir } : {}) },
       async generate(label, o) {
-        const r = await melSoundForClass(model, label, {
+        const field = lateExpert ? expertField(model, lateExpert.model, o.switchAt ?? DEFAULT_SWITCH_AT) : model;
+        const r = await melSoundForClass(field, label, {
           clips: o.clips ?? 1,
           seed: o.seed ?? 0,
           ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
@@ -114,7 +143,10 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
           return renderClip(events, lengths, `${o.seed ?? 0}/ceiling`, c).clip;
         });
       },
-      dispose: () => model.dispose(),
+      dispose: () => {
+        model.dispose();
+        lateExpert?.model.dispose();
+      },
     };
   }
   const m = await loadSoundModels({
@@ -129,7 +161,7 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
     sources: { ...m.sources },
     trainIds: null,
     async generate(label, o) {
-      const { steps: _s, layout: _l, smooth: _m, ...sampling } = o;
+      const { steps: _s, layout: _l, smooth: _m, switchAt: _w, guidanceInterval: _i, ...sampling } = o;
       const r = await soundForClass(m, label, sampling);
       return { clips: r.clips, stages: { top: r.timings.topSeconds, bottom: r.timings.bottomSeconds, decode: r.timings.decodeSeconds } };
     },

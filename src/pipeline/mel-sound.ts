@@ -48,7 +48,10 @@ export interface MelSoundResult {
   timings: { flowSeconds: number; composeSeconds: number; vocoderSeconds: number };
 }
 
-export async function melSoundForClass(model: MelFlow, label: number, o: MelSoundOptions = {}): Promise<MelSoundResult> {
+/** The flow model sampled: a MelFlow, or two as one field (expertField). */
+export type FlowModel = Pick<MelFlow, 'cfg' | 'velocity'>;
+
+export async function melSoundForClass(model: FlowModel, label: number, o: MelSoundOptions = {}): Promise<MelSoundResult> {
   const n = o.clips ?? 1;
   const k = o.eventsPerClip ?? 4;
   const seed = o.seed ?? 0;

@@ -9,6 +9,8 @@ export const SHIPPED = {
   bottom: 'checkpoints/prior-bottom',
   classifier: 'checkpoints/classifier-head',
   generator: 'checkpoints/generator',
+  /** The late expert of the default generator (t ≥ switchAt; src/sample/mel-flow.ts expertField). */
+  generatorLate: 'checkpoints/generator-late',
   judge: 'checkpoints/judge',
 } as const;
 

@@ -32,6 +32,23 @@ export interface FlowSamplingOptions {
  */
 export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 4, temperature: 1, guidanceInterval: [0, 1] };
 
+/**
+ * Two flow models as one velocity field: `early` for t < switchAt, `late` from there on — experts
+ * for noise levels, as eDiff-I (Balaji et al. 2022) uses them. Both learn the same path
+ * x_t = (1 − t)·x0 + t·x1 on the same data, so each one's velocity estimates the same field; the
+ * shipped pair is a velocity-predicting model (clear class, speckled detail) for the noisy half and a
+ * data-predicting one (clean detail) for the rest. The sampler gives one t per call; the field reads it.
+ */
+export function expertField<M extends VelocityModel>(early: M, late: VelocityModel, switchAt: number): Pick<M, 'cfg' | 'velocity'> {
+  if (!(switchAt >= 0 && switchAt <= 1)) throw new RangeError(`expert field: switchAt must be in [0, 1], got ${switchAt}`);
+  for (const k of ['frames', 'nMels', 'classes'] as const)
+    if (early.cfg[k] !== late.cfg[k]) throw new RangeError(`expert field: the experts differ in ${k} (${early.cfg[k]} vs ${late.cfg[k]})`);
+  return {
+    cfg: early.cfg,
+    velocity: (x, t, label) => ((t.dataSync()[0] as number) < switchAt ? early : late).velocity(x, t, label),
+  };
+}
+
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
 function guidedVelocity(model: VelocityModel, x: tf.Tensor3D, t: number, labels: number[], g: number): tf.Tensor3D {
   return tf.tidy(() => {
