@@ -18,6 +18,7 @@ import { neitherClip } from '../src/data/negatives';
 import { openDataset } from '../src/data/open';
 import { loadGenerator, loadJudge, type SoundGenerator } from '../src/pipeline/generators';
 import { shippedPath } from '../src/pipeline/models';
+import { measuredReports } from '../src/study/06-generate';
 import { findCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
 import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { promises as fsp } from 'node:fs';
@@ -302,4 +303,13 @@ describe('the default generator: a pair of experts', () => {
     );
     expect(tf.memory().numTensors).toBe(before); // both half-loaded models disposed
   }, 60_000);
+});
+
+describe('notebook 06: the committed evaluation on the thesis recordings', () => {
+  it('measuredReports formats docs/results/eval-generation-mel-flow.json as the eval table, naming the file', async () => {
+    const r = await measuredReports();
+    expect(r['mel-flow']).toMatch(/\| generated cat \| 32 \|/);
+    expect(r['mel-flow']).toMatch(/FAD dog: generated vs held-out [\d.]+; held-out vs training [\d.]+ \(ratio [\d.]+\)/);
+    expect(r['mel-flow']).toMatch(/\(docs\/results\/eval-generation-mel-flow\.json\)$/);
+  });
 });
