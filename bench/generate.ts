@@ -52,7 +52,7 @@ async function main(): Promise<void> {
         ratio: null,
         twin_device: null,
         real_time_factor: Number(((classify + perClip) / 7.2).toFixed(3)),
-        models: `mel-flow (${flow.sources.generator})`,
+        models: `mel-flow (${Object.values(flow.sources).join(' + ')})`,
       });
     } finally {
       flow.dispose();
