@@ -109,9 +109,10 @@ export const DATA_PREDICTION_MIN_GAP = 0.05;
 
 /**
  * Presets as plain data. 'quick': the shipped CPU generator (2.1 M parameters, ~1 s per step of 16
- * patches on wasm, one thread; velocity prediction, t ~ U(0, 1)). 'quick-data': the same network
- * predicting the clean patch, trained at logit-normal times — measured against 'quick' and not kept
- * (smooth patches without speckle, but the judge calls more of its cats "neither"; checkpoints/README.md).
+ * patches on wasm, one thread; velocity prediction, t ~ U(0, 1)): the early expert of the shipped
+ * generator. 'quick-data': the same network predicting the clean patch, trained at logit-normal times:
+ * its late expert (alone its patches are too smooth and the judge calls more of its cats "neither";
+ * as the second half of the flow it removes the early expert's speckle — checkpoints/README.md).
  * 'tiny': for tests and smoke runs.
  */
 export const MEL_FLOW_PRESETS: Record<string, Omit<MelFlowConfig, 'seed'>> = {

@@ -28,7 +28,8 @@ export interface FlowSamplingOptions {
 /**
  * Defaults of the shipped generator. Guidance 4 was chosen among 1.5, 2, 3, 4, 5 by the FAD of
  * generated clips against the generator's own *training* recordings (judge embedding, 32 clips per
- * class, summed over cats and dogs: 158 / 116 / 75 / 63 / 69) — the held-out recordings played no part.
+ * class, summed over cats and dogs: 158 / 116 / 75 / 63 / 69) for the early expert alone, and kept for
+ * the pair of experts (`npm run tune:sampling`; checkpoints/README.md) — the held-out recordings played no part.
  */
 export const DEFAULT_FLOW_SAMPLING: FlowSamplingOptions = { steps: 10, guidance: 4, temperature: 1, guidanceInterval: [0, 1] };
 
