@@ -1,13 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
-import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
+import type { melFlowPreset } from '../src/models/mel-flow';
 import { loadMelFlow } from '../src/pipeline/generators';
+import { saveTinyMelFlow } from './helpers';
 import { restoreMelFlow } from '../src/pipeline/restore';
-import { saveCheckpoint } from '../src/checkpoint/checkpoint';
 import { CheckpointError } from '../src/checkpoint/format';
 import { fetchCheckpoint, type FetchLike } from '../src/checkpoint/fetch';
 
@@ -26,23 +25,7 @@ describe('checkpoints over HTTP (the browser loader)', () => {
   it('fetchCheckpoint + restoreMelFlow give the weights loadMelFlow reads from disk; missing and truncated files are CheckpointErrors', async () => {
     await initBackend({ backend: 'cpu' });
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'ck-fetch-'));
-    const model = new MelFlow(melFlowPreset('tiny', 3));
-    await saveCheckpoint(path.join(root, 'gen'), {
-      meta: {
-        kind: 'mel-flow',
-        model: model.cfg,
-        step: 1,
-        trainSeconds: 0,
-        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-        train: {},
-        rng: null,
-        sampler: null,
-        data: null,
-        metrics: {},
-      },
-      params: model.params,
-    });
-    model.dispose();
+    await saveTinyMelFlow(path.join(root, 'gen'), 3, 'cpu');
     const fromDisk = await loadMelFlow(path.join(root, 'gen'));
     const ck = await fetchCheckpoint<ReturnType<typeof melFlowPreset>>('http://host/gen', 'mel-flow', { fetch: folderFetch(root) });
     expect(ck.url).toBe('http://host/gen/step-0000001/');

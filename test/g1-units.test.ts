@@ -3,6 +3,7 @@
  * against values computed here by hand (the survivors of the first mutation run of these files).
  */
 import * as tf from '@tensorflow/tfjs';
+import { saveTinyMelFlow } from './helpers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activeSpan, composeEvents } from '../src/audio/compose';
 import { DEFAULT_MEL, frameEnergy, logMelSpectrogram, type Spectrogram } from '../src/audio/mel';
@@ -19,8 +20,7 @@ import { openDataset } from '../src/data/open';
 import { loadGenerator, loadJudge, type SoundGenerator } from '../src/pipeline/generators';
 import { shippedPath } from '../src/pipeline/models';
 import { measuredReports } from '../src/study/06-generate';
-import { findCheckpoint, saveCheckpoint } from '../src/checkpoint/checkpoint';
-import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
+import { findCheckpoint } from '../src/checkpoint/checkpoint';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -280,23 +280,7 @@ describe('the default generator: a pair of experts', () => {
       one.dispose();
     }
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'late-'));
-    const tiny = new MelFlow(melFlowPreset('tiny', 1));
-    await saveCheckpoint(path.join(root, 'tiny'), {
-      meta: {
-        kind: 'mel-flow',
-        model: tiny.cfg,
-        step: 1,
-        trainSeconds: 0,
-        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'wasm' },
-        train: {},
-        rng: null,
-        sampler: null,
-        data: null,
-        metrics: {},
-      },
-      params: tiny.params,
-    });
-    tiny.dispose();
+    await saveTinyMelFlow(path.join(root, 'tiny'), 1, 'wasm');
     const before = tf.memory().numTensors;
     await expect(loadGenerator('mel-flow', { late: path.join(root, 'tiny') })).rejects.toThrow(
       /tiny.*: the late expert's frames is 32, the generator's 128: not a pair/,

@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll } from 'vitest';
 import { findFfmpeg } from '../src/audio/ffmpeg';
+import * as tf from '@tensorflow/tfjs';
+import { saveCheckpoint } from '../src/checkpoint/checkpoint';
+import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
 
 /** A temp folder removed after the test file. */
 export function tempDir(prefix = 'soundtrack-test-'): string {
@@ -50,4 +53,28 @@ export async function ffmpeg(args: string[]): Promise<void> {
   const ff = await findFfmpeg();
   if (!ff) throw new Error('tests need ffmpeg (npm @ffmpeg-installer/ffmpeg)');
   execFileSync(ff.path, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** An untrained tiny mel-flow model saved as a one-step checkpoint in `dir` (a fixture for the loaders). */
+export async function saveTinyMelFlow(dir: string, seed: number, backend: string): Promise<void> {
+  const model = new MelFlow(melFlowPreset('tiny', seed));
+  try {
+    await saveCheckpoint(dir, {
+      meta: {
+        kind: 'mel-flow',
+        model: model.cfg,
+        step: 1,
+        trainSeconds: 0,
+        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend },
+        train: {},
+        rng: null,
+        sampler: null,
+        data: null,
+        metrics: {},
+      },
+      params: model.params,
+    });
+  } finally {
+    model.dispose();
+  }
 }
