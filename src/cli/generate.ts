@@ -8,7 +8,7 @@ import { MEL_FLOW_FLAGS, MEL_FLOW_USAGE, melFlowFromFlags } from './sampling-opt
 
 const USAGE = `npm run generate -- --input IMAGE|VIDEO --out FILE.wav|FILE.mp4 [--class cat|dog] [--seed N]
                     [--fps 2] [--vote median|mean] [--classifier DIR|zero-shot] [--backend NAME]
-   default generator (mel-flow):  [--guidance 4] [--temperature 1]
+   default generator (mel-flow):  [--guidance 3 (4 with --late-model none)] [--temperature 1]
                                   ${MEL_FLOW_USAGE}
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 npm run generate -- --class cat|dog --out FILE.wav      (no picture: the sound of a class)

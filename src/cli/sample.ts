@@ -10,7 +10,7 @@ import { MEL_FLOW_FLAGS, MEL_FLOW_USAGE, melFlowFromFlags } from './sampling-opt
 import { checkOutput, writeOutputBytes } from '../util/output';
 
 const USAGE = `npm run sample -- --class cat|dog --out FILE.wav [--clips N] [--seed N] [--backend NAME]
-   default generator (mel-flow, checkpoints/generator + generator-late): [--guidance 4] [--temperature 1]
+   default generator (mel-flow, checkpoints/generator + generator-late): [--guidance 3 (4 with --late-model none)] [--temperature 1]
                                   ${MEL_FLOW_USAGE}
    thesis pipeline:  --generator thesis [--codec DIR --top DIR --bottom DIR] [--top-k 6] [--top-p 1] [--temperature 1] [--guidance 1]
 Generates 7.2-s clips for a class (no picture needed) and writes them, one after another, to a 4 kHz WAV.`;
