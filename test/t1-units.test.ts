@@ -41,6 +41,8 @@ import {
   restoreParams,
 } from '../src/checkpoint/format';
 import { removeOrphanTemps } from '../src/checkpoint/orphans';
+import { median3x3, roughness } from '../src/audio/smooth';
+import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
@@ -1668,5 +1670,117 @@ describe('C survivors: checkpoint files', () => {
     }
     expect(msg).toBe('ck: weights do not fit this model (a checkpoint of another model or preset?): missing c; missing d; missing e; missing f');
     four.dispose();
+  });
+});
+
+describe('patch smoothing, exactly', () => {
+  it('median3x3 of a 3 × 3 grid with replicated edges, every cell worked out by hand', () => {
+    // rows are frames, columns bands; (0, 0) sees 1, 1, 9 / 1, 1, 9 / 8, 8, 3 → median 3; (1, 1) sees 1…9 → 5
+    const data = new Float32Array([1, 9, 2, 8, 3, 7, 4, 6, 5]);
+    const m = median3x3({ frames: 3, bins: 3, data });
+    expect([...m.data]).toEqual([3, 3, 3, 4, 5, 5, 4, 5, 5]);
+    expect(m.data).not.toBe(data);
+    expect([...data]).toEqual([1, 9, 2, 8, 3, 7, 4, 6, 5]);
+  });
+
+  it('median3x3 of a 2 × 4 grid: edges replicated on both axes, bands not mixed up with frames', () => {
+    // frame 0: 0 10 20 30, frame 1: 1 40 2 50; (1, 1) sees 0 10 20 / 1 40 2 / 1 40 2 → 2
+    const m = median3x3({ frames: 2, bins: 4, data: new Float32Array([0, 10, 20, 30, 1, 40, 2, 50]) });
+    expect(m.frames).toBe(2);
+    expect(m.bins).toBe(4);
+    expect([...m.data]).toEqual([1, 10, 20, 30, 1, 2, 30, 30]);
+  });
+
+  it('roughness of a single frame has dt 0, of a single band df 0; the other is the mean neighbour difference', () => {
+    expect(roughness({ frames: 1, bins: 3, data: new Float32Array([0, 4, 1]) })).toEqual({ dt: 0, df: (4 + 3) / 2 });
+    expect(roughness({ frames: 3, bins: 1, data: new Float32Array([0, -4, 2]) })).toEqual({ dt: (4 + 6) / 2, df: 0 });
+    // 3 frames × 2 bands: dt = (|2 − 0| + |3 − 1| + |2 − 2| + |7 − 3|) / 4, df = (1 + 1 + 5) / 3
+    expect(roughness({ frames: 3, bins: 2, data: new Float32Array([0, 1, 2, 3, 2, 7]) })).toEqual({ dt: 8 / 4, df: 7 / 3 });
+  });
+});
+
+describe('mel-flow sampler, exactly', () => {
+  const cfg = { frames: 2, nMels: 3, classes: 2 };
+  /** A field v = f(x, t) that records each call: its times, its labels and its batch size. */
+  const recording = (f: (x: tf.Tensor3D, t: tf.Tensor1D) => tf.Tensor3D) => {
+    const calls: { t: number[]; labels: number[] }[] = [];
+    const model: VelocityModel = {
+      cfg,
+      velocity: (x, t, label) => {
+        calls.push({ t: Array.from(t.dataSync()), labels: Array.from(label.dataSync()) });
+        return f(x, t);
+      },
+    };
+    return { model, calls };
+  };
+  const zero = (x: tf.Tensor3D) => tf.zerosLike(x);
+
+  it('the starting noise is temperature · N(0, 1) from Rng("<seed>/patch<i>"), returned as is by a zero field', async () => {
+    const { model } = recording(zero);
+    const out = await sampleMelPatches(model, [1, 0], 'abc', { steps: 1, temperature: 0.5 });
+    expect(out.length).toBe(2);
+    out.forEach((patch, i) => {
+      const rng = new Rng(`abc/patch${i}`);
+      const want = Float32Array.from({ length: 6 }, () => 0.5 * rng.normal());
+      expect(Array.from(patch)).toEqual(Array.from(want));
+    });
+  });
+
+  it('midpoint steps: v = x gives x0·(1 + h + h²/2)^steps; v = t gives x0 + 1/2 exactly', async () => {
+    const { model: lin } = recording((x) => tf.clone(x));
+    const [x0] = await sampleMelPatches(recording(zero).model, [0], 's', { steps: 1 });
+    const [x1] = await sampleMelPatches(lin, [0], 's', { steps: 2, guidance: 1 });
+    (x1 as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((x0 as Float32Array)[i]! * 1.625 ** 2, 5));
+    const { model: timeField } = recording((x, t) => tf.mul(tf.onesLike(x), tf.reshape(t, [-1, 1, 1])) as tf.Tensor3D);
+    const [x2] = await sampleMelPatches(timeField, [0], 's', { steps: 3, guidance: 1 });
+    (x2 as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((x0 as Float32Array)[i]! + 0.5, 5));
+  });
+
+  it('the field is evaluated at t = s·h and s·h + h/2; guided calls stack [class; null] labels, unguided ones the labels alone; the interval is [from, to)', async () => {
+    const guided = recording(zero);
+    await sampleMelPatches(guided.model, [1, 0], 'g', { steps: 2, guidance: 3 });
+    expect(guided.calls).toEqual([0, 0.25, 0.5, 0.75].map((t) => ({ t: [t, t, t, t], labels: [1, 0, 2, 2] })));
+    const plain = recording(zero);
+    await sampleMelPatches(plain.model, [1, 0], 'g', { steps: 2, guidance: 1 });
+    expect(plain.calls).toEqual([0, 0.25, 0.5, 0.75].map((t) => ({ t: [t, t], labels: [1, 0] })));
+    // a guidance interval [0.5, 1]: unguided before t = 0.5, guided from there on
+    const late = recording(zero);
+    await sampleMelPatches(late.model, [0], 'g', { steps: 2, guidance: 2, guidanceInterval: [0.5, 1] });
+    expect(late.calls.map((c) => c.labels)).toEqual([[0], [0], [0, 2], [0, 2]]);
+    // [0, 0.5): guided before t = 0.5, not at 0.5 itself
+    const early = recording(zero);
+    await sampleMelPatches(early.model, [0], 'g', { steps: 2, guidance: 2, guidanceInterval: [0, 0.5] });
+    expect(early.calls.map((c) => c.labels)).toEqual([[0, 2], [0, 2], [0], [0]]);
+  });
+
+  it('onStep is awaited after each step with (done, total)', async () => {
+    const seen: string[] = [];
+    const { model } = recording(zero);
+    await sampleMelPatches(model, [0], 'p', {
+      steps: 3,
+      onStep: async (done, total) => {
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(`${done}/${total}`);
+      },
+    });
+    expect(seen).toEqual(['1/3', '2/3', '3/3']);
+  });
+
+  it('argument checks: steps, classes and the guidance interval, each with its message', async () => {
+    const { model } = recording(zero);
+    for (const steps of [0, 1.5])
+      await expect(sampleMelPatches(model, [0], 'a', { steps })).rejects.toThrow(`flow sampling: steps must be a positive integer, got ${steps}`);
+    for (const l of [-1, 0.5, 2]) await expect(sampleMelPatches(model, [l], 'a')).rejects.toThrow(`flow sampling: class ${l} is not one of 0…1`);
+    for (const [a, b] of [
+      [-0.1, 1],
+      [0, 1.1],
+    ] as [number, number][])
+      await expect(sampleMelPatches(model, [0], 'a', { guidanceInterval: [a, b] })).rejects.toThrow(
+        `flow sampling: guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got [${a}, ${b}]`,
+      );
+    // an empty interval [0.5, 0.5] is allowed (no guidance anywhere)
+    const empty = recording(zero);
+    await sampleMelPatches(empty.model, [0], 'a', { steps: 1, guidance: 2, guidanceInterval: [0.5, 0.5] });
+    expect(empty.calls.map((c) => c.labels)).toEqual([[0], [0]]);
   });
 });
