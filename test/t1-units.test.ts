@@ -3,12 +3,12 @@
  * values computed here by hand: the vision vote and head, the resampler's guards and mixing, and the
  * other groups' survivors. Fast: no training runs, no files beyond a temp folder.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import * as waveResampler from 'wave-resampler';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_MEL,
   frameCount,
@@ -41,6 +41,11 @@ import {
   restoreParams,
 } from '../src/checkpoint/format';
 import { removeOrphanTemps } from '../src/checkpoint/orphans';
+import { fetchCheckpoint, type FetchLike } from '../src/checkpoint/fetch';
+import { loadCodec, loadPrior } from '../src/checkpoint/models';
+import { Codec } from '../src/models/codec';
+import { codecPreset, priorPreset } from '../src/models/presets';
+import { exists, isDirectory, listFiles, naturalCompare, writeFileAtomic } from '../src/util/fs';
 import { median3x3, roughness } from '../src/audio/smooth';
 import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
@@ -1782,5 +1787,249 @@ describe('mel-flow sampler, exactly', () => {
     const empty = recording(zero);
     await sampleMelPatches(empty.model, [0], 'a', { steps: 1, guidance: 2, guidanceInterval: [0.5, 0.5] });
     expect(empty.calls.map((c) => c.labels)).toEqual([[0], [0]]);
+  });
+});
+
+describe('checkpoints over HTTP, exactly', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+  const meta = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...checkpointMeta(2) };
+  /** A static server over a map of path → body (missing: 404 Not Found), recording the URLs asked for. */
+  const server = (files: Record<string, Uint8Array | string>) => {
+    const asked: string[] = [];
+    const fetch: FetchLike = async (url) => {
+      asked.push(url);
+      const body = files[new URL(url).pathname];
+      return body === undefined ? new Response('no', { status: 404, statusText: 'Not Found' }) : new Response(typeof body === 'string' ? enc(body) : body);
+    };
+    return { fetch, asked };
+  };
+  const run = (over: Record<string, Uint8Array | string | undefined> = {}) => {
+    const files: Record<string, Uint8Array | string> = {
+      '/run/latest.json': '{"format":"soundtrack-lab/latest","step":2,"dir":"step-0000002"}',
+      '/run/step-0000002/checkpoint.json': JSON.stringify(meta),
+      '/run/step-0000002/model.json': JSON.stringify({
+        format: 'soundtrack-lab/weights',
+        weightsManifest: [
+          {
+            paths: ['a.bin', 'b.bin'],
+            weights: [
+              { name: 'w', shape: [2], dtype: 'float32' },
+              { name: 'u', shape: [1], dtype: 'float32' },
+            ],
+          },
+        ],
+      }),
+      '/run/step-0000002/a.bin': f32(1, 2),
+      '/run/step-0000002/b.bin': f32(3),
+    };
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined) delete files[k];
+      else files[k] = v;
+    }
+    return server(files);
+  };
+  const failure = async (p: Promise<unknown>): Promise<CheckpointError> => {
+    try {
+      await p;
+    } catch (e) {
+      expect(e).toBeInstanceOf(CheckpointError);
+      return e as CheckpointError;
+    }
+    throw new Error('no error');
+  };
+
+  it('latest.json → checkpoint.json → model.json → each weight file in order, concatenated; never the optimizer moments', async () => {
+    for (const runUrl of ['http://h/run', 'http://h/run/']) {
+      const s = run();
+      const ck = await fetchCheckpoint(runUrl, 'test', { fetch: s.fetch });
+      expect(s.asked).toEqual([
+        'http://h/run/latest.json',
+        'http://h/run/step-0000002/checkpoint.json',
+        'http://h/run/step-0000002/model.json',
+        'http://h/run/step-0000002/a.bin',
+        'http://h/run/step-0000002/b.bin',
+      ]);
+      expect(ck.url).toBe('http://h/run/step-0000002/');
+      expect(ck.meta.step).toBe(2);
+      expect(ck.weightBytes).toBe(12);
+      expect(Object.keys(ck.weights).sort()).toEqual(['u', 'w']);
+      expect(Array.from((ck.weights['w'] as tf.Tensor).dataSync())).toEqual([1, 2]);
+      expect(Array.from((ck.weights['u'] as tf.Tensor).dataSync())).toEqual([3]);
+      tf.dispose(Object.values(ck.weights));
+    }
+  });
+
+  it('without a fetch option it uses the global fetch', async () => {
+    const s = run();
+    vi.stubGlobal('fetch', s.fetch);
+    try {
+      const ck = await fetchCheckpoint('http://h/run');
+      expect(ck.weightBytes).toBe(12);
+      expect(s.asked.length).toBe(5);
+      tf.dispose(Object.values(ck.weights));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a failed fetch, an HTTP error and a body that is not JSON: each message names the URL and what it is', async () => {
+    const boom = new Error('offline');
+    const e1 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: () => Promise.reject(boom) }));
+    expect(e1.message).toBe('http://h/run/latest.json: cannot fetch the checkpoint pointer (latest.json) (offline)');
+    expect(e1.cause).toBe(boom);
+    const e2 = await failure(fetchCheckpoint('http://h/gone', undefined, { fetch: run().fetch }));
+    expect(e2.message).toBe('http://h/gone/latest.json: cannot fetch the checkpoint pointer (latest.json) (HTTP 404 Not Found)');
+    const e3 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: async () => new Response('x', { status: 500 }) }));
+    expect(e3.message).toBe('http://h/run/latest.json: cannot fetch the checkpoint pointer (latest.json) (HTTP 500)');
+    const e4 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/latest.json': 'garbage' }).fetch }));
+    expect(e4.message).toMatch(/^http:\/\/h\/run\/latest\.json: the checkpoint pointer \(latest\.json\) is not JSON \(.+\)$/);
+    expect(e4.cause).toBeInstanceOf(SyntaxError);
+    const e5 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/checkpoint.json': '{' }).fetch }));
+    expect(e5.message).toMatch(/^http:\/\/h\/run\/step-0000002\/checkpoint\.json: the checkpoint metadata is not JSON \(/);
+    const e6 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/model.json': undefined }).fetch }));
+    expect(e6.message).toBe('http://h/run/step-0000002/model.json: cannot fetch the weights manifest (HTTP 404 Not Found)');
+    const e7 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/b.bin': undefined }).fetch }));
+    expect(e7.message).toBe('http://h/run/step-0000002/b.bin: cannot fetch the weights file (HTTP 404 Not Found)');
+  });
+
+  it('latest.json must name a plain folder; the kind must match; the manifest must list weights; the bytes must add up', async () => {
+    for (const latest of ['null', '{}', '{"dir":3}', '{"dir":"../up"}', '{"dir":"a/b"}', '{"dir":"/abs"}', '{"dir":"sub/"}', '{"dir":""}']) {
+      const e = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/latest.json': latest }).fetch }));
+      expect(e.message, latest).toBe('http://h/run/latest.json: names no checkpoint folder');
+    }
+    const e1 = await failure(fetchCheckpoint('http://h/run', 'codec', { fetch: run().fetch }));
+    expect(e1.message).toBe('http://h/run/step-0000002/checkpoint.json: is a test checkpoint, not a codec');
+    const e2 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/model.json': '{"weightsManifest":[]}' }).fetch }));
+    expect(e2.message).toBe('http://h/run/step-0000002/model.json: the weights manifest lists no weights');
+    const e3 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/b.bin': new Uint8Array(2) }).fetch }));
+    expect(e3.message).toBe('http://h/run/step-0000002/a.bin+b.bin: weights data is 10 bytes, the manifest needs 12 (truncated or mismatched file)');
+  });
+});
+
+describe('loading codecs and priors from checkpoints, exactly', () => {
+  const root = tempDir('t1-models-');
+  let n = 0;
+  const save = async (kind: string, model: unknown, params: Params): Promise<string> => {
+    const run = path.join(root, `run${n++}`);
+    await saveCheckpoint(run, { meta: { ...checkpointMeta(4), kind, model }, params });
+    return run;
+  };
+  const codecCfg = codecPreset('spec-vqvae', 'quick', 1);
+  const priorCfg = priorPreset('top', 'quick', { codes: 16, topLength: 8, bottomLength: 32 }, 1).model;
+
+  it('loadCodec / loadPrior give the saved weights, the step, the step folder and the config', async () => {
+    const c = new Codec(codecCfg);
+    const cRun = await save('codec', codecCfg, c.params);
+    const loaded = await loadCodec(cRun);
+    expect(loaded.step).toBe(4);
+    expect(loaded.dir).toBe(path.join(cRun, 'step-0000004'));
+    expect(loaded.config).toEqual(codecCfg);
+    for (const info of c.params.info()) expect(Array.from(loaded.codec.params.get(info.name).dataSync()), info.name).toEqual(Array.from(c.params.get(info.name).dataSync()));
+    c.dispose();
+    loaded.codec.dispose();
+    const p = new Prior(priorCfg);
+    const pRun = await save('prior', priorCfg, p.params);
+    for (const level of ['top', undefined] as const) {
+      const lp = await loadPrior(pRun, level);
+      expect(lp.step).toBe(4);
+      expect(lp.dir).toBe(path.join(pRun, 'step-0000004'));
+      expect(lp.config).toEqual(priorCfg);
+      for (const info of p.params.info()) expect(Array.from(lp.prior.params.get(info.name).dataSync()), info.name).toEqual(Array.from(p.params.get(info.name).dataSync()));
+      lp.prior.dispose();
+    }
+    p.dispose();
+  });
+
+  it('a config this version does not understand, or the wrong level, is a CheckpointError naming the step folder', async () => {
+    const w = () => checkpointParams(1);
+    for (const [model, kind] of [
+      [null, 'undefined'],
+      [{ format: 'nope' }, 'undefined'],
+      [{ ...codecCfg, kind: 'wav2vec' }, '"wav2vec"'],
+      [{ ...codecCfg, format: 'soundtrack-lab/prior' }, `"${codecCfg.kind}"`],
+    ] as const) {
+      const run = await save('codec', model, w());
+      await expect(loadCodec(run)).rejects.toThrow(`${path.join(run, 'step-0000004')}: holds no codec config this version understands (kind ${kind})`);
+    }
+    for (const model of [null, { ...priorCfg, format: 'soundtrack-lab/codec' }]) {
+      const run = await save('prior', model, w());
+      await expect(loadPrior(run)).rejects.toThrow(`${path.join(run, 'step-0000004')}: holds no prior config this version understands`);
+    }
+    const top = await save('prior', priorCfg, w());
+    await expect(loadPrior(top, 'bottom')).rejects.toThrow(`${path.join(top, 'step-0000004')}: is a top prior, not a bottom prior`);
+    await expect(loadCodec(top)).rejects.toThrow(/is a prior checkpoint, not a codec$/);
+    const codec = await save('codec', codecCfg, w());
+    await expect(loadPrior(codec)).rejects.toThrow(/is a codec checkpoint, not a prior$/);
+  });
+
+  it('weights that do not fit: the error of restoreParams, and the half-built model is disposed', async () => {
+    const c = await save('codec', codecCfg, checkpointParams(1));
+    const p = await save('prior', priorCfg, checkpointParams(1));
+    const before = tf.memory().numTensors;
+    await expect(loadCodec(c)).rejects.toThrow(`${path.join(c, 'step-0000004')}: weights do not fit this model`);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(loadPrior(p)).rejects.toThrow(`${path.join(p, 'step-0000004')}: weights do not fit this model`);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('file helpers, exactly', () => {
+  const root = tempDir('t1-fs-');
+
+  it('writeFileAtomic: makes the folders, writes text or bytes, replaces an old file, leaves only the file', async () => {
+    const file = path.join(root, 'a', 'b', 'f.txt');
+    await writeFileAtomic(file, 'hello');
+    expect(readFileSync(file, 'utf8')).toBe('hello');
+    await writeFileAtomic(file, new Uint8Array([104, 105]));
+    expect(readFileSync(file, 'utf8')).toBe('hi');
+    expect(readdirSync(path.dirname(file))).toEqual(['f.txt']);
+  });
+
+  it('writeFileAtomic closes its file handle (no descriptor left open)', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) await writeFileAtomic(path.join(root, 'fd', `h${i}.txt`), 'x');
+    expect(fds()).toBe(before);
+  });
+
+  it('writeFileAtomic: the temp file is .<name>.<pid>.<8 hex>.tmp beside the target, and a failed rename removes it', async () => {
+    const dir = path.join(root, 'fail');
+    const file = path.join(dir, 'g.bin');
+    const opened: string[] = [];
+    const realOpen = fsp.open.bind(fsp);
+    const open = vi.spyOn(fsp, 'open').mockImplementation(((p: string, flags: string) => {
+      opened.push(p);
+      return realOpen(p, flags);
+    }) as typeof fsp.open);
+    const rename = vi.spyOn(fsp, 'rename').mockRejectedValue(Object.assign(new Error('EXDEV'), { code: 'EXDEV' }));
+    try {
+      await expect(writeFileAtomic(file, 'x')).rejects.toThrow('EXDEV');
+    } finally {
+      open.mockRestore();
+      rename.mockRestore();
+    }
+    expect(opened.length).toBe(1);
+    expect(path.dirname(opened[0] as string)).toBe(dir);
+    expect(path.basename(opened[0] as string)).toMatch(new RegExp(`^\\.g\\.bin\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('exists, isDirectory: a file, a folder, nothing', async () => {
+    const file = path.join(root, 'e.txt');
+    writeFileSync(file, '');
+    expect([await exists(file), await exists(root), await exists(path.join(root, 'none'))]).toEqual([true, true, false]);
+    expect([await isDirectory(file), await isDirectory(root), await isDirectory(path.join(root, 'none'))]).toEqual([false, true, false]);
+  });
+
+  it('listFiles: files only (not folders), extension case-insensitive, natural order, full paths; naturalCompare', async () => {
+    const dir = path.join(root, 'list');
+    mkdirSync(path.join(dir, 'sub.wav'), { recursive: true });
+    for (const f of ['b10.wav', 'b2.WAV', 'a.txt', 'c.mp3', 'b1.wav']) writeFileSync(path.join(dir, f), '');
+    expect(await listFiles(dir, ['.wav', '.mp3'])).toEqual(['b1.wav', 'b2.WAV', 'b10.wav', 'c.mp3'].map((f) => path.join(dir, f)));
+    expect(await listFiles(dir, ['.txt'])).toEqual([path.join(dir, 'a.txt')]);
+    expect(naturalCompare('cat_2', 'cat_10')).toBeLessThan(0);
+    expect(naturalCompare('cat_10', 'cat_2')).toBeGreaterThan(0);
+    expect(naturalCompare('a', 'a')).toBe(0);
   });
 });
