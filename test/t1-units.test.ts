@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_MEL,
   frameCount,
+  frameEnergy,
   griffinLim,
   hann,
   hzToMel,
@@ -2037,5 +2038,42 @@ describe('file helpers, exactly', () => {
     expect(naturalCompare('cat_2', 'cat_10')).toBeLessThan(0);
     expect(naturalCompare('cat_10', 'cat_2')).toBeGreaterThan(0);
     expect(naturalCompare('a', 'a')).toBe(0);
+  });
+});
+
+describe('mel: frame energy and the NNLS steps, exactly', () => {
+  it('frameEnergy: per frame, the sum of exp over the bands', () => {
+    const e = frameEnergy({ frames: 2, bins: 3, data: new Float32Array([0, Math.log(2), Math.log(3), Math.log(0.5), 0, Math.log(4)]) });
+    expect(e.length).toBe(2);
+    expect(e[0]).toBeCloseTo(1 + 2 + 3, 5);
+    expect(e[1]).toBeCloseTo(0.5 + 1 + 4, 5);
+  });
+
+  it('melToMagnitude: starts at Mᵀy + 1e-12, then s ← s·Mᵀy / (MᵀM·s + 1e-12) per iteration (written out); bins no filter reaches stay +0', () => {
+    const c = { ...DEFAULT_MEL, nMels: 2, nFft: 8, hop: 2 };
+    const bins = 5;
+    const fb = melFilterbank(c);
+    const y = [1, 2];
+    const mty = Array.from({ length: bins }, (_, k) => y.reduce((a, v, m) => a + (fb[m * bins + k] as number) * v, 0));
+    const step = (sv: number[]) =>
+      sv.map((v, i) => {
+        let g = 0;
+        for (let j = 0; j < bins; j++) for (let m = 0; m < 2; m++) g += (fb[m * bins + i] as number) * (fb[m * bins + j] as number) * (sv[j] as number);
+        return (v * (mty[i] as number)) / (g + 1e-12);
+      });
+    const s0 = mty.map((v) => v + 1e-12);
+    const s1 = step(s0);
+    const s2 = step(s1);
+    const mel = { frames: 1, bins: 2, data: new Float32Array(y) };
+    expect(Array.from(melToMagnitude(mel, c, 0).data)).toEqual(Array.from(Float32Array.from(s0)));
+    const one = melToMagnitude(mel, c, 1).data;
+    const two = melToMagnitude(mel, c, 2).data;
+    const near = (got: Float32Array, want: number[]) => got.forEach((v, k) => expect(Math.abs(v - (want[k] as number))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[k] as number))));
+    near(one, s1);
+    near(two, s2);
+    expect(Math.max(...s1.map((v, k) => Math.abs(v - (s2[k] as number))))).toBeGreaterThan(1e-3); // one more iteration shows
+    // bin 0 (0 Hz) is outside every filter: Mᵀy = 0 there, and the update keeps it +0 (not −0)
+    expect(mty[0]).toBe(0);
+    expect(Object.is(one[0], 0)).toBe(true);
   });
 });
