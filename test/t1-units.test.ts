@@ -52,7 +52,8 @@ import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
-import { matMul, matMulT } from '../src/ops/matmul';
+import { linear, matMul, matMulT } from '../src/ops/matmul';
+import { segmentSum } from '../src/ops/gradient';
 import { DEFAULT_ADAM } from '../src/optim/adam';
 import { perplexityReport, teacherForcedLoss } from '../src/metrics/perplexity';
 import { encodeSources, IncrementalDecoder, PriorWeights } from '../src/sample/kv-cache';
@@ -2075,5 +2076,35 @@ describe('mel: frame energy and the NNLS steps, exactly', () => {
     // bin 0 (0 Hz) is outside every filter: Mᵀy = 0 there, and the update keeps it +0 (not −0)
     expect(mty[0]).toBe(0);
     expect(Object.is(one[0], 0)).toBe(true);
+  });
+});
+
+describe('which kernels the matrix products and the segment sum run', () => {
+  /** Names of the kernels f runs (forward, and the gradients when f takes them). */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name);
+  const a = () => tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = () => tf.tensor2d([1, 0, 2, 1, 0, 3], [3, 2]);
+  const bt = () => tf.tensor2d([1, 2, 0, 0, 1, 3], [2, 3]);
+  const cases = () => [
+    () => matMul(a(), bt(), true),
+    () => matMulT(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]), b(), true, false),
+    () => matMulT(a(), bt(), false, true),
+    () => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(matMul(x as tf.Tensor2D, y as tf.Tensor2D)))([a(), b()]),
+  ];
+
+  it('cpu: transposed operands go to BatchMatMul as flags (no Transpose kernel); linear is BatchMatMul + Add; segmentSum is UnsortedSegmentSum', async () => {
+    for (const f of cases()) expect(await kernels(f)).not.toContain('Transpose');
+    expect((await kernels(() => linear(a(), b(), tf.tensor1d([1, 2])))).filter((k) => k !== 'Reshape')).toEqual(['BatchMatMul', 'Add']);
+    expect(await kernels(() => segmentSum(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 1], 'int32'), 3))).toContain('UnsortedSegmentSum');
+  });
+
+  it('wasm: every transposed operand is transposed explicitly (a Transpose kernel) before a plain product', async () => {
+    await initBackend({ backend: 'wasm' });
+    try {
+      for (const f of cases()) expect(await kernels(f)).toContain('Transpose');
+      expect(await kernels(() => matMul(a(), b()))).not.toContain('Transpose');
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
   });
 });
