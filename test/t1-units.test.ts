@@ -3,15 +3,16 @@
  * values computed here by hand: the vision vote and head, the resampler's guards and mixing, and the
  * other groups' survivors. Fast: no training runs, no files beyond a temp folder.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import * as waveResampler from 'wave-resampler';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_MEL,
   frameCount,
+  frameEnergy,
   griffinLim,
   hann,
   hzToMel,
@@ -41,10 +42,18 @@ import {
   restoreParams,
 } from '../src/checkpoint/format';
 import { removeOrphanTemps } from '../src/checkpoint/orphans';
+import { fetchCheckpoint, type FetchLike } from '../src/checkpoint/fetch';
+import { loadCodec, loadPrior } from '../src/checkpoint/models';
+import { Codec } from '../src/models/codec';
+import { codecPreset, priorPreset } from '../src/models/presets';
+import { exists, isDirectory, listFiles, naturalCompare, writeFileAtomic } from '../src/util/fs';
+import { median3x3, roughness } from '../src/audio/smooth';
+import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
-import { matMul, matMulT } from '../src/ops/matmul';
+import { linear, matMul, matMulT } from '../src/ops/matmul';
+import { segmentSum } from '../src/ops/gradient';
 import { DEFAULT_ADAM } from '../src/optim/adam';
 import { perplexityReport, teacherForcedLoss } from '../src/metrics/perplexity';
 import { encodeSources, IncrementalDecoder, PriorWeights } from '../src/sample/kv-cache';
@@ -1668,5 +1677,434 @@ describe('C survivors: checkpoint files', () => {
     }
     expect(msg).toBe('ck: weights do not fit this model (a checkpoint of another model or preset?): missing c; missing d; missing e; missing f');
     four.dispose();
+  });
+});
+
+describe('patch smoothing, exactly', () => {
+  it('median3x3 of a 3 × 3 grid with replicated edges, every cell worked out by hand', () => {
+    // rows are frames, columns bands; (0, 0) sees 1, 1, 9 / 1, 1, 9 / 8, 8, 3 → median 3; (1, 1) sees 1…9 → 5
+    const data = new Float32Array([1, 9, 2, 8, 3, 7, 4, 6, 5]);
+    const m = median3x3({ frames: 3, bins: 3, data });
+    expect([...m.data]).toEqual([3, 3, 3, 4, 5, 5, 4, 5, 5]);
+    expect(m.data).not.toBe(data);
+    expect([...data]).toEqual([1, 9, 2, 8, 3, 7, 4, 6, 5]);
+  });
+
+  it('median3x3 of a 2 × 4 grid: edges replicated on both axes, bands not mixed up with frames', () => {
+    // frame 0: 0 10 20 30, frame 1: 1 40 2 50; (1, 1) sees 0 10 20 / 1 40 2 / 1 40 2 → 2
+    const m = median3x3({ frames: 2, bins: 4, data: new Float32Array([0, 10, 20, 30, 1, 40, 2, 50]) });
+    expect(m.frames).toBe(2);
+    expect(m.bins).toBe(4);
+    expect([...m.data]).toEqual([1, 10, 20, 30, 1, 2, 30, 30]);
+  });
+
+  it('roughness of a single frame has dt 0, of a single band df 0; the other is the mean neighbour difference', () => {
+    expect(roughness({ frames: 1, bins: 3, data: new Float32Array([0, 4, 1]) })).toEqual({ dt: 0, df: (4 + 3) / 2 });
+    expect(roughness({ frames: 3, bins: 1, data: new Float32Array([0, -4, 2]) })).toEqual({ dt: (4 + 6) / 2, df: 0 });
+    // 3 frames × 2 bands: dt = (|2 − 0| + |3 − 1| + |2 − 2| + |7 − 3|) / 4, df = (1 + 1 + 5) / 3
+    expect(roughness({ frames: 3, bins: 2, data: new Float32Array([0, 1, 2, 3, 2, 7]) })).toEqual({ dt: 8 / 4, df: 7 / 3 });
+  });
+});
+
+describe('mel-flow sampler, exactly', () => {
+  const cfg = { frames: 2, nMels: 3, classes: 2 };
+  /** A field v = f(x, t) that records each call: its times, its labels and its batch size. */
+  const recording = (f: (x: tf.Tensor3D, t: tf.Tensor1D) => tf.Tensor3D) => {
+    const calls: { t: number[]; labels: number[] }[] = [];
+    const model: VelocityModel = {
+      cfg,
+      velocity: (x, t, label) => {
+        calls.push({ t: Array.from(t.dataSync()), labels: Array.from(label.dataSync()) });
+        return f(x, t);
+      },
+    };
+    return { model, calls };
+  };
+  const zero = (x: tf.Tensor3D) => tf.zerosLike(x);
+
+  it('the starting noise is temperature · N(0, 1) from Rng("<seed>/patch<i>"), returned as is by a zero field', async () => {
+    const { model } = recording(zero);
+    const out = await sampleMelPatches(model, [1, 0], 'abc', { steps: 1, temperature: 0.5 });
+    expect(out.length).toBe(2);
+    out.forEach((patch, i) => {
+      const rng = new Rng(`abc/patch${i}`);
+      const want = Float32Array.from({ length: 6 }, () => 0.5 * rng.normal());
+      expect(Array.from(patch)).toEqual(Array.from(want));
+    });
+  });
+
+  it('midpoint steps: v = x gives x0·(1 + h + h²/2)^steps; v = t gives x0 + 1/2 exactly', async () => {
+    const { model: lin } = recording((x) => tf.clone(x));
+    const [x0] = await sampleMelPatches(recording(zero).model, [0], 's', { steps: 1 });
+    const [x1] = await sampleMelPatches(lin, [0], 's', { steps: 2, guidance: 1 });
+    (x1 as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((x0 as Float32Array)[i]! * 1.625 ** 2, 5));
+    const { model: timeField } = recording((x, t) => tf.mul(tf.onesLike(x), tf.reshape(t, [-1, 1, 1])) as tf.Tensor3D);
+    const [x2] = await sampleMelPatches(timeField, [0], 's', { steps: 3, guidance: 1 });
+    (x2 as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((x0 as Float32Array)[i]! + 0.5, 5));
+  });
+
+  it('the field is evaluated at t = s·h and s·h + h/2; guided calls stack [class; null] labels, unguided ones the labels alone; the interval is [from, to)', async () => {
+    const guided = recording(zero);
+    await sampleMelPatches(guided.model, [1, 0], 'g', { steps: 2, guidance: 3 });
+    expect(guided.calls).toEqual([0, 0.25, 0.5, 0.75].map((t) => ({ t: [t, t, t, t], labels: [1, 0, 2, 2] })));
+    const plain = recording(zero);
+    await sampleMelPatches(plain.model, [1, 0], 'g', { steps: 2, guidance: 1 });
+    expect(plain.calls).toEqual([0, 0.25, 0.5, 0.75].map((t) => ({ t: [t, t], labels: [1, 0] })));
+    // a guidance interval [0.5, 1]: unguided before t = 0.5, guided from there on
+    const late = recording(zero);
+    await sampleMelPatches(late.model, [0], 'g', { steps: 2, guidance: 2, guidanceInterval: [0.5, 1] });
+    expect(late.calls.map((c) => c.labels)).toEqual([[0], [0], [0, 2], [0, 2]]);
+    // [0, 0.5): guided before t = 0.5, not at 0.5 itself
+    const early = recording(zero);
+    await sampleMelPatches(early.model, [0], 'g', { steps: 2, guidance: 2, guidanceInterval: [0, 0.5] });
+    expect(early.calls.map((c) => c.labels)).toEqual([[0, 2], [0, 2], [0], [0]]);
+  });
+
+  it('onStep is awaited after each step with (done, total)', async () => {
+    const seen: string[] = [];
+    const { model } = recording(zero);
+    await sampleMelPatches(model, [0], 'p', {
+      steps: 3,
+      onStep: async (done, total) => {
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(`${done}/${total}`);
+      },
+    });
+    expect(seen).toEqual(['1/3', '2/3', '3/3']);
+  });
+
+  it('argument checks: steps, classes and the guidance interval, each with its message', async () => {
+    const { model } = recording(zero);
+    for (const steps of [0, 1.5])
+      await expect(sampleMelPatches(model, [0], 'a', { steps })).rejects.toThrow(`flow sampling: steps must be a positive integer, got ${steps}`);
+    for (const l of [-1, 0.5, 2]) await expect(sampleMelPatches(model, [l], 'a')).rejects.toThrow(`flow sampling: class ${l} is not one of 0…1`);
+    for (const [a, b] of [
+      [-0.1, 1],
+      [0, 1.1],
+    ] as [number, number][])
+      await expect(sampleMelPatches(model, [0], 'a', { guidanceInterval: [a, b] })).rejects.toThrow(
+        `flow sampling: guidance interval must satisfy 0 ≤ from ≤ to ≤ 1, got [${a}, ${b}]`,
+      );
+    // an empty interval [0.5, 0.5] is allowed (no guidance anywhere)
+    const empty = recording(zero);
+    await sampleMelPatches(empty.model, [0], 'a', { steps: 1, guidance: 2, guidanceInterval: [0.5, 0.5] });
+    expect(empty.calls.map((c) => c.labels)).toEqual([[0], [0]]);
+  });
+});
+
+describe('checkpoints over HTTP, exactly', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+  const meta = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...checkpointMeta(2) };
+  /** A static server over a map of path → body (missing: 404 Not Found), recording the URLs asked for. */
+  const server = (files: Record<string, Uint8Array | string>) => {
+    const asked: string[] = [];
+    const fetch: FetchLike = async (url) => {
+      asked.push(url);
+      const body = files[new URL(url).pathname];
+      return body === undefined ? new Response('no', { status: 404, statusText: 'Not Found' }) : new Response(typeof body === 'string' ? enc(body) : body);
+    };
+    return { fetch, asked };
+  };
+  const run = (over: Record<string, Uint8Array | string | undefined> = {}) => {
+    const files: Record<string, Uint8Array | string> = {
+      '/run/latest.json': '{"format":"soundtrack-lab/latest","step":2,"dir":"step-0000002"}',
+      '/run/step-0000002/checkpoint.json': JSON.stringify(meta),
+      '/run/step-0000002/model.json': JSON.stringify({
+        format: 'soundtrack-lab/weights',
+        weightsManifest: [
+          {
+            paths: ['a.bin', 'b.bin'],
+            weights: [
+              { name: 'w', shape: [2], dtype: 'float32' },
+              { name: 'u', shape: [1], dtype: 'float32' },
+            ],
+          },
+        ],
+      }),
+      '/run/step-0000002/a.bin': f32(1, 2),
+      '/run/step-0000002/b.bin': f32(3),
+    };
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined) delete files[k];
+      else files[k] = v;
+    }
+    return server(files);
+  };
+  const failure = async (p: Promise<unknown>): Promise<CheckpointError> => {
+    try {
+      await p;
+    } catch (e) {
+      expect(e).toBeInstanceOf(CheckpointError);
+      return e as CheckpointError;
+    }
+    throw new Error('no error');
+  };
+
+  it('latest.json → checkpoint.json → model.json → each weight file in order, concatenated; never the optimizer moments', async () => {
+    for (const runUrl of ['http://h/run', 'http://h/run/']) {
+      const s = run();
+      const ck = await fetchCheckpoint(runUrl, 'test', { fetch: s.fetch });
+      expect(s.asked).toEqual([
+        'http://h/run/latest.json',
+        'http://h/run/step-0000002/checkpoint.json',
+        'http://h/run/step-0000002/model.json',
+        'http://h/run/step-0000002/a.bin',
+        'http://h/run/step-0000002/b.bin',
+      ]);
+      expect(ck.url).toBe('http://h/run/step-0000002/');
+      expect(ck.meta.step).toBe(2);
+      expect(ck.weightBytes).toBe(12);
+      expect(Object.keys(ck.weights).sort()).toEqual(['u', 'w']);
+      expect(Array.from((ck.weights['w'] as tf.Tensor).dataSync())).toEqual([1, 2]);
+      expect(Array.from((ck.weights['u'] as tf.Tensor).dataSync())).toEqual([3]);
+      tf.dispose(Object.values(ck.weights));
+    }
+  });
+
+  it('without a fetch option it uses the global fetch', async () => {
+    const s = run();
+    vi.stubGlobal('fetch', s.fetch);
+    try {
+      const ck = await fetchCheckpoint('http://h/run');
+      expect(ck.weightBytes).toBe(12);
+      expect(s.asked.length).toBe(5);
+      tf.dispose(Object.values(ck.weights));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a failed fetch, an HTTP error and a body that is not JSON: each message names the URL and what it is', async () => {
+    const boom = new Error('offline');
+    const e1 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: () => Promise.reject(boom) }));
+    expect(e1.message).toBe('http://h/run/latest.json: cannot fetch the checkpoint pointer (latest.json) (offline)');
+    expect(e1.cause).toBe(boom);
+    const e2 = await failure(fetchCheckpoint('http://h/gone', undefined, { fetch: run().fetch }));
+    expect(e2.message).toBe('http://h/gone/latest.json: cannot fetch the checkpoint pointer (latest.json) (HTTP 404 Not Found)');
+    const e3 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: async () => new Response('x', { status: 500 }) }));
+    expect(e3.message).toBe('http://h/run/latest.json: cannot fetch the checkpoint pointer (latest.json) (HTTP 500)');
+    const e4 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/latest.json': 'garbage' }).fetch }));
+    expect(e4.message).toMatch(/^http:\/\/h\/run\/latest\.json: the checkpoint pointer \(latest\.json\) is not JSON \(.+\)$/);
+    expect(e4.cause).toBeInstanceOf(SyntaxError);
+    const e5 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/checkpoint.json': '{' }).fetch }));
+    expect(e5.message).toMatch(/^http:\/\/h\/run\/step-0000002\/checkpoint\.json: the checkpoint metadata is not JSON \(/);
+    const e6 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/model.json': undefined }).fetch }));
+    expect(e6.message).toBe('http://h/run/step-0000002/model.json: cannot fetch the weights manifest (HTTP 404 Not Found)');
+    const e7 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/b.bin': undefined }).fetch }));
+    expect(e7.message).toBe('http://h/run/step-0000002/b.bin: cannot fetch the weights file (HTTP 404 Not Found)');
+  });
+
+  it('latest.json must name a plain folder; the kind must match; the manifest must list weights; the bytes must add up', async () => {
+    for (const latest of ['null', '{}', '{"dir":3}', '{"dir":"../up"}', '{"dir":"a/b"}', '{"dir":"/abs"}', '{"dir":"sub/"}', '{"dir":""}']) {
+      const e = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/latest.json': latest }).fetch }));
+      expect(e.message, latest).toBe('http://h/run/latest.json: names no checkpoint folder');
+    }
+    const e1 = await failure(fetchCheckpoint('http://h/run', 'codec', { fetch: run().fetch }));
+    expect(e1.message).toBe('http://h/run/step-0000002/checkpoint.json: is a test checkpoint, not a codec');
+    const e2 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/model.json': '{"weightsManifest":[]}' }).fetch }));
+    expect(e2.message).toBe('http://h/run/step-0000002/model.json: the weights manifest lists no weights');
+    const e3 = await failure(fetchCheckpoint('http://h/run', undefined, { fetch: run({ '/run/step-0000002/b.bin': new Uint8Array(2) }).fetch }));
+    expect(e3.message).toBe('http://h/run/step-0000002/a.bin+b.bin: weights data is 10 bytes, the manifest needs 12 (truncated or mismatched file)');
+  });
+});
+
+describe('loading codecs and priors from checkpoints, exactly', () => {
+  const root = tempDir('t1-models-');
+  let n = 0;
+  const save = async (kind: string, model: unknown, params: Params): Promise<string> => {
+    const run = path.join(root, `run${n++}`);
+    await saveCheckpoint(run, { meta: { ...checkpointMeta(4), kind, model }, params });
+    return run;
+  };
+  const codecCfg = codecPreset('spec-vqvae', 'quick', 1);
+  const priorCfg = priorPreset('top', 'quick', { codes: 16, topLength: 8, bottomLength: 32 }, 1).model;
+
+  it('loadCodec / loadPrior give the saved weights, the step, the step folder and the config', async () => {
+    // the saved weights are the initial ones moved by 0.5, so a model that skipped restoring them differs
+    const moved = (params: Params) => {
+      for (const info of params.info()) params.get(info.name).assign(tf.tidy(() => tf.add(params.get(info.name), 0.5)));
+    };
+    const c = new Codec(codecCfg);
+    moved(c.params);
+    const cRun = await save('codec', codecCfg, c.params);
+    const loaded = await loadCodec(cRun);
+    expect(loaded.step).toBe(4);
+    expect(loaded.dir).toBe(path.join(cRun, 'step-0000004'));
+    expect(loaded.config).toEqual(codecCfg);
+    for (const info of c.params.info()) expect(Array.from(loaded.codec.params.get(info.name).dataSync()), info.name).toEqual(Array.from(c.params.get(info.name).dataSync()));
+    c.dispose();
+    loaded.codec.dispose();
+    const p = new Prior(priorCfg);
+    moved(p.params);
+    const pRun = await save('prior', priorCfg, p.params);
+    for (const level of ['top', undefined] as const) {
+      const lp = await loadPrior(pRun, level);
+      expect(lp.step).toBe(4);
+      expect(lp.dir).toBe(path.join(pRun, 'step-0000004'));
+      expect(lp.config).toEqual(priorCfg);
+      for (const info of p.params.info()) expect(Array.from(lp.prior.params.get(info.name).dataSync()), info.name).toEqual(Array.from(p.params.get(info.name).dataSync()));
+      lp.prior.dispose();
+    }
+    p.dispose();
+  });
+
+  it('a config this version does not understand, or the wrong level, is a CheckpointError naming the step folder', async () => {
+    const w = () => checkpointParams(1);
+    for (const [model, kind] of [
+      [null, 'undefined'],
+      [{ format: 'nope' }, 'undefined'],
+      [{ ...codecCfg, kind: 'wav2vec' }, '"wav2vec"'],
+      [{ ...codecCfg, format: 'soundtrack-lab/prior' }, `"${codecCfg.kind}"`],
+    ] as const) {
+      const run = await save('codec', model, w());
+      await expect(loadCodec(run)).rejects.toThrow(`${path.join(run, 'step-0000004')}: holds no codec config this version understands (kind ${kind})`);
+    }
+    for (const model of [null, { ...priorCfg, format: 'soundtrack-lab/codec' }]) {
+      const run = await save('prior', model, w());
+      await expect(loadPrior(run)).rejects.toThrow(`${path.join(run, 'step-0000004')}: holds no prior config this version understands`);
+    }
+    const top = await save('prior', priorCfg, w());
+    await expect(loadPrior(top, 'bottom')).rejects.toThrow(`${path.join(top, 'step-0000004')}: is a top prior, not a bottom prior`);
+    await expect(loadCodec(top)).rejects.toThrow(/is a prior checkpoint, not a codec$/);
+    const codec = await save('codec', codecCfg, w());
+    await expect(loadPrior(codec)).rejects.toThrow(/is a codec checkpoint, not a prior$/);
+  });
+
+  it('weights that do not fit: the error of restoreParams, and the half-built model is disposed', async () => {
+    const c = await save('codec', codecCfg, checkpointParams(1));
+    const p = await save('prior', priorCfg, checkpointParams(1));
+    const before = tf.memory().numTensors;
+    await expect(loadCodec(c)).rejects.toThrow(`${path.join(c, 'step-0000004')}: weights do not fit this model`);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(loadPrior(p)).rejects.toThrow(`${path.join(p, 'step-0000004')}: weights do not fit this model`);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('file helpers, exactly', () => {
+  const root = tempDir('t1-fs-');
+
+  it('writeFileAtomic: makes the folders, writes text or bytes, replaces an old file, leaves only the file', async () => {
+    const file = path.join(root, 'a', 'b', 'f.txt');
+    await writeFileAtomic(file, 'hello');
+    expect(readFileSync(file, 'utf8')).toBe('hello');
+    await writeFileAtomic(file, new Uint8Array([104, 105]));
+    expect(readFileSync(file, 'utf8')).toBe('hi');
+    expect(readdirSync(path.dirname(file))).toEqual(['f.txt']);
+  });
+
+  it('writeFileAtomic closes its file handle (no descriptor left open)', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) await writeFileAtomic(path.join(root, 'fd', `h${i}.txt`), 'x');
+    expect(fds()).toBe(before);
+  });
+
+  it('writeFileAtomic: the temp file is .<name>.<pid>.<8 hex>.tmp beside the target, and a failed rename removes it', async () => {
+    const dir = path.join(root, 'fail');
+    const file = path.join(dir, 'g.bin');
+    const opened: string[] = [];
+    const realOpen = fsp.open.bind(fsp);
+    const open = vi.spyOn(fsp, 'open').mockImplementation(((p: string, flags: string) => {
+      opened.push(p);
+      return realOpen(p, flags);
+    }) as typeof fsp.open);
+    const rename = vi.spyOn(fsp, 'rename').mockRejectedValue(Object.assign(new Error('EXDEV'), { code: 'EXDEV' }));
+    try {
+      await expect(writeFileAtomic(file, 'x')).rejects.toThrow('EXDEV');
+    } finally {
+      open.mockRestore();
+      rename.mockRestore();
+    }
+    expect(opened.length).toBe(1);
+    expect(path.dirname(opened[0] as string)).toBe(dir);
+    expect(path.basename(opened[0] as string)).toMatch(new RegExp(`^\\.g\\.bin\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('exists, isDirectory: a file, a folder, nothing', async () => {
+    const file = path.join(root, 'e.txt');
+    writeFileSync(file, '');
+    expect([await exists(file), await exists(root), await exists(path.join(root, 'none'))]).toEqual([true, true, false]);
+    expect([await isDirectory(file), await isDirectory(root), await isDirectory(path.join(root, 'none'))]).toEqual([false, true, false]);
+  });
+
+  it('listFiles: files only (not folders), extension case-insensitive, natural order, full paths; naturalCompare', async () => {
+    const dir = path.join(root, 'list');
+    mkdirSync(path.join(dir, 'sub.wav'), { recursive: true });
+    for (const f of ['b10.wav', 'b2.WAV', 'a.txt', 'c.mp3', 'b1.wav']) writeFileSync(path.join(dir, f), '');
+    expect(await listFiles(dir, ['.wav', '.mp3'])).toEqual(['b1.wav', 'b2.WAV', 'b10.wav', 'c.mp3'].map((f) => path.join(dir, f)));
+    expect(await listFiles(dir, ['.txt'])).toEqual([path.join(dir, 'a.txt')]);
+    expect(naturalCompare('cat_2', 'cat_10')).toBeLessThan(0);
+    expect(naturalCompare('cat_10', 'cat_2')).toBeGreaterThan(0);
+    expect(naturalCompare('a', 'a')).toBe(0);
+  });
+});
+
+describe('mel: frame energy and the NNLS steps, exactly', () => {
+  it('frameEnergy: per frame, the sum of exp over the bands', () => {
+    const e = frameEnergy({ frames: 2, bins: 3, data: new Float32Array([0, Math.log(2), Math.log(3), Math.log(0.5), 0, Math.log(4)]) });
+    expect(e.length).toBe(2);
+    expect(e[0]).toBeCloseTo(1 + 2 + 3, 5);
+    expect(e[1]).toBeCloseTo(0.5 + 1 + 4, 5);
+  });
+
+  it('melToMagnitude: starts at Mᵀy + 1e-12, then s ← s·Mᵀy / (MᵀM·s + 1e-12) per iteration (written out); bins no filter reaches stay +0', () => {
+    const c = { ...DEFAULT_MEL, nMels: 2, nFft: 8, hop: 2 };
+    const bins = 5;
+    const fb = melFilterbank(c);
+    const y = [1, 2];
+    const mty = Array.from({ length: bins }, (_, k) => y.reduce((a, v, m) => a + (fb[m * bins + k] as number) * v, 0));
+    const step = (sv: number[]) =>
+      sv.map((v, i) => {
+        let g = 0;
+        for (let j = 0; j < bins; j++) for (let m = 0; m < 2; m++) g += (fb[m * bins + i] as number) * (fb[m * bins + j] as number) * (sv[j] as number);
+        return (v * (mty[i] as number)) / (g + 1e-12);
+      });
+    const s0 = mty.map((v) => v + 1e-12);
+    const s1 = step(s0);
+    const s2 = step(s1);
+    const mel = { frames: 1, bins: 2, data: new Float32Array(y) };
+    expect(Array.from(melToMagnitude(mel, c, 0).data)).toEqual(Array.from(Float32Array.from(s0)));
+    const one = melToMagnitude(mel, c, 1).data;
+    const two = melToMagnitude(mel, c, 2).data;
+    const near = (got: Float32Array, want: number[]) => got.forEach((v, k) => expect(Math.abs(v - (want[k] as number))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[k] as number))));
+    near(one, s1);
+    near(two, s2);
+    expect(Math.max(...s1.map((v, k) => Math.abs(v - (s2[k] as number))))).toBeGreaterThan(1e-3); // one more iteration shows
+    // bin 0 (0 Hz) is outside every filter: Mᵀy = 0 there, and the update keeps it +0 (not −0)
+    expect(mty[0]).toBe(0);
+    expect(Object.is(one[0], 0)).toBe(true);
+  });
+});
+
+describe('which kernels the matrix products and the segment sum run', () => {
+  /** Names of the kernels f runs (forward, and the gradients when f takes them). */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name);
+  const a = () => tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = () => tf.tensor2d([1, 0, 2, 1, 0, 3], [3, 2]);
+  const bt = () => tf.tensor2d([1, 2, 0, 0, 1, 3], [2, 3]);
+  const cases = () => [
+    () => matMul(a(), bt(), true),
+    () => matMulT(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]), b(), true, false),
+    () => matMulT(a(), bt(), false, true),
+    () => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(matMul(x as tf.Tensor2D, y as tf.Tensor2D)))([a(), b()]),
+  ];
+
+  it('cpu: transposed operands go to BatchMatMul as flags (no Transpose kernel); linear is BatchMatMul + Add; segmentSum is UnsortedSegmentSum', async () => {
+    for (const f of cases()) expect(await kernels(f)).not.toContain('Transpose');
+    expect((await kernels(() => linear(a(), b(), tf.tensor1d([1, 2])))).filter((k) => k !== 'Reshape')).toEqual(['BatchMatMul', 'Add']);
+    expect(await kernels(() => segmentSum(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 1], 'int32'), 3))).toContain('UnsortedSegmentSum');
+  });
+
+  it('wasm: every transposed operand is transposed explicitly (a Transpose kernel) before a plain product', async () => {
+    await initBackend({ backend: 'wasm' });
+    try {
+      for (const f of cases()) expect(await kernels(f)).toContain('Transpose');
+      expect(await kernels(() => matMul(a(), b()))).not.toContain('Transpose');
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
   });
 });
