@@ -1932,7 +1932,8 @@ describe('loading codecs and priors from checkpoints, exactly', () => {
     expect(loaded.step).toBe(4);
     expect(loaded.dir).toBe(path.join(cRun, 'step-0000004'));
     expect(loaded.config).toEqual(codecCfg);
-    for (const info of c.params.info()) expect(Array.from(loaded.codec.params.get(info.name).dataSync()), info.name).toEqual(Array.from(c.params.get(info.name).dataSync()));
+    for (const info of c.params.info())
+      expect(Array.from(loaded.codec.params.get(info.name).dataSync()), info.name).toEqual(Array.from(c.params.get(info.name).dataSync()));
     c.dispose();
     loaded.codec.dispose();
     const p = new Prior(priorCfg);
@@ -1943,7 +1944,8 @@ describe('loading codecs and priors from checkpoints, exactly', () => {
       expect(lp.step).toBe(4);
       expect(lp.dir).toBe(path.join(pRun, 'step-0000004'));
       expect(lp.config).toEqual(priorCfg);
-      for (const info of p.params.info()) expect(Array.from(lp.prior.params.get(info.name).dataSync()), info.name).toEqual(Array.from(p.params.get(info.name).dataSync()));
+      for (const info of p.params.info())
+        expect(Array.from(lp.prior.params.get(info.name).dataSync()), info.name).toEqual(Array.from(p.params.get(info.name).dataSync()));
       lp.prior.dispose();
     }
     p.dispose();
@@ -2074,7 +2076,8 @@ describe('mel: frame energy and the NNLS steps, exactly', () => {
     expect(Array.from(melToMagnitude(mel, c, 0).data)).toEqual(Array.from(Float32Array.from(s0)));
     const one = melToMagnitude(mel, c, 1).data;
     const two = melToMagnitude(mel, c, 2).data;
-    const near = (got: Float32Array, want: number[]) => got.forEach((v, k) => expect(Math.abs(v - (want[k] as number))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[k] as number))));
+    const near = (got: Float32Array, want: number[]) =>
+      got.forEach((v, k) => expect(Math.abs(v - (want[k] as number))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[k] as number))));
     near(one, s1);
     near(two, s2);
     expect(Math.max(...s1.map((v, k) => Math.abs(v - (s2[k] as number))))).toBeGreaterThan(1e-3); // one more iteration shows
