@@ -2045,6 +2045,11 @@ describe('file helpers, exactly', () => {
 });
 
 describe('mel: frame energy and the NNLS steps, exactly', () => {
+  it('frameCount: an uncentred signal shorter than a frame has 0 frames, not 1 + ⌊(length − nFft)/hop⌋ < 0', () => {
+    expect(frameCount(10, { nFft: 256, hop: 64, center: false })).toBe(0);
+    expect(frameCount(256, { nFft: 256, hop: 64, center: false })).toBe(1);
+  });
+
   it('frameEnergy: per frame, the sum of exp over the bands', () => {
     const e = frameEnergy({ frames: 2, bins: 3, data: new Float32Array([0, Math.log(2), Math.log(3), Math.log(0.5), 0, Math.log(4)]) });
     expect(e.length).toBe(2);
