@@ -18,7 +18,7 @@ import { loadCodec } from '../src/checkpoint/models';
 import { trainLoop, TrainingDivergedError, type TrainTask } from '../src/train/loop';
 import { DatasetError } from '../src/util/errors';
 import { Rng } from '../src/util/rng';
-import { tempDir, tone } from './helpers';
+import { tempDir, testCheckpointMeta, tone } from './helpers';
 
 const dir = tempDir();
 
@@ -299,18 +299,7 @@ describe('checkpoints: round trip and bad input', () => {
       saved.set(info.name, x);
     }
     ckDir = await saveCheckpoint(path.join(dir, 'ck'), {
-      meta: {
-        kind: 'codec',
-        model: cfg,
-        step: 0,
-        trainSeconds: 0,
-        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-        train: {},
-        rng: null,
-        sampler: null,
-        data: null,
-        metrics: {},
-      },
+      meta: testCheckpointMeta('codec', cfg, { step: 0 }),
       params: c.params,
     });
     c.dispose();
@@ -352,18 +341,7 @@ describe('checkpoints: round trip and bad input', () => {
     await expect(loadCheckpoint(ckDir, 'prior')).rejects.toThrow(/is a codec checkpoint, not a prior/);
     const broken = path.join(dir, 'ck-broken');
     const copy = await saveCheckpoint(broken, {
-      meta: {
-        kind: 'codec',
-        model: cfg,
-        step: 1,
-        trainSeconds: 0,
-        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-        train: {},
-        rng: null,
-        sampler: null,
-        data: null,
-        metrics: {},
-      },
+      meta: testCheckpointMeta('codec', cfg, { step: 1 }),
       params: new Codec(cfg).params,
     });
     const w = path.join(copy, 'weights.bin');

@@ -55,25 +55,27 @@ export async function ffmpeg(args: string[]): Promise<void> {
   execFileSync(ff.path, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** The metadata of a checkpoint written by a test (no training state, no data, no metrics). */
+export function testCheckpointMeta<M>(kind: string, model: M, o: { step: number; trainSeconds?: number; backend?: string }) {
+  return {
+    kind,
+    model,
+    step: o.step,
+    trainSeconds: o.trainSeconds ?? 0,
+    software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: o.backend ?? 'cpu' },
+    train: {},
+    rng: null,
+    sampler: null,
+    data: null,
+    metrics: {},
+  };
+}
+
 /** An untrained tiny mel-flow model saved as a one-step checkpoint in `dir` (a fixture for the loaders). */
 export async function saveTinyMelFlow(dir: string, seed: number, backend: string): Promise<void> {
   const model = new MelFlow(melFlowPreset('tiny', seed));
   try {
-    await saveCheckpoint(dir, {
-      meta: {
-        kind: 'mel-flow',
-        model: model.cfg,
-        step: 1,
-        trainSeconds: 0,
-        software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend },
-        train: {},
-        rng: null,
-        sampler: null,
-        data: null,
-        metrics: {},
-      },
-      params: model.params,
-    });
+    await saveCheckpoint(dir, { meta: testCheckpointMeta('mel-flow', model.cfg, { step: 1, backend }), params: model.params });
   } finally {
     model.dispose();
   }

@@ -67,7 +67,7 @@ import { InputError } from '../src/util/errors';
 import { Rng } from '../src/util/rng';
 import type { Backbone, RgbImage } from '../src/vision/backbone-model';
 import { ClassifierHead, featureStats, type HeadConfig } from '../src/vision/head';
-import { tempDir } from './helpers';
+import { tempDir, testCheckpointMeta } from './helpers';
 import { CLASS_NAMES, predict, probDog, voteFrames } from '../src/vision/predict';
 
 beforeAll(async () => {
@@ -990,18 +990,7 @@ describe('checkpoint format, exactly', () => {
 });
 
 /** Checkpoint metadata and a one-weight Params for the checkpoint tests (step n, weight filled with `value`). */
-const checkpointMeta = (step: number) => ({
-  kind: 'test',
-  model: { n: step },
-  step,
-  trainSeconds: 1,
-  software: { soundtrackLab: 'test', tfjs: tf.version.tfjs, backend: 'cpu' },
-  train: {},
-  rng: null,
-  sampler: null,
-  data: null,
-  metrics: {},
-});
+const checkpointMeta = (step: number) => testCheckpointMeta('test', { n: step }, { step, trainSeconds: 1 });
 const checkpointParams = (value: number) => {
   const p = new Params(0);
   p.create('w', [2], { kind: 'zeros' }).assign(tf.fill([2], value));
