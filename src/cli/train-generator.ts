@@ -1,4 +1,4 @@
-/** npm run train:generator -- [--preset quick|quick-data|tiny] [--data embedded|DIR] [--steps N] [--out DIR] [--resume] [--workers 2] */
+/** npm run train:generator -- [--preset quick|quick-data|quick-early|quick-late|tiny] [--data embedded|DIR] [--steps N] [--out DIR] [--resume] [--workers 2] */
 import { formatBackend, initBackend } from '../backend/index';
 import { MEL_FLOW_PRESETS } from '../models/mel-flow';
 import { formatDuration } from '../train/progress';
@@ -8,7 +8,7 @@ import { flag } from '../util/flags';
 import { checkOutput } from '../util/output';
 import { cleanUpFailedStart } from '../train/run-folder';
 
-const USAGE = `npm run train:generator -- [--preset quick|quick-data|tiny] [--data embedded|DIR] [--steps N] [--out checkpoints/NAME]
+const USAGE = `npm run train:generator -- [--preset quick|quick-data|quick-early|quick-late|tiny] [--data embedded|DIR] [--steps N] [--out checkpoints/NAME]
                            [--batch N] [--lr X] [--seed N] [--checkpoint-every N] [--validate-every N]
                            [--resume] [--backend NAME] [--workers 2]
 Trains the class-conditional log-mel flow-matching generator (the default generator of sample and generate)

@@ -87,6 +87,12 @@ export interface MelFlowTraining {
    * Absent (runs from before): t ~ U(0, 1).
    */
   time?: { mean: number; std: number };
+  /**
+   * Train only on flow times in [lo, hi): t = lo + (hi − lo)·s with s drawn as above. For an expert
+   * that samples only part of the flow (the early expert below 0.5, the late one from 0.5): all its
+   * steps go where it is used. Absent: [0, 1).
+   */
+  timeRange?: [number, number];
 }
 
 const TRAINING: MelFlowTraining = {
@@ -127,6 +133,28 @@ export const MEL_FLOW_PRESETS: Record<string, Omit<MelFlowConfig, 'seed'>> = {
     embed: 128,
     groups: 8,
     train: { ...TRAINING, time: { mean: -0.8, std: 0.8 } },
+  },
+  // the pair trained on their own halves of the flow (checkpoints/README.md): the switch is at 0.5
+  'quick-early': {
+    ...SHAPE,
+    preset: 'quick-early',
+    channels: [64, 96, 128],
+    blocks: 2,
+    bottomDilations: [1, 2, 4, 8],
+    embed: 128,
+    groups: 8,
+    train: { ...TRAINING, timeRange: [0, 0.5] },
+  },
+  'quick-late': {
+    ...SHAPE,
+    preset: 'quick-late',
+    predict: 'data',
+    channels: [64, 96, 128],
+    blocks: 2,
+    bottomDilations: [1, 2, 4, 8],
+    embed: 128,
+    groups: 8,
+    train: { ...TRAINING, time: { mean: 0, std: 1 }, timeRange: [0.5, 1] },
   },
   tiny: {
     ...SHAPE,

@@ -79,7 +79,9 @@ export function melFlowBatch(recs: readonly Prepared[], pick: () => number, rng:
     x1.set(gainPatch(patch, -cfg.train.gainDb * rng.uniform(), silence, cfg.scale), b * n);
     for (let i = 0; i < n; i++) noise[b * n + i] = rng.normal();
     const time = cfg.train.time;
-    t[b] = time ? 1 / (1 + Math.exp(-(time.mean + time.std * rng.normal()))) : rng.uniform();
+    const s = time ? 1 / (1 + Math.exp(-(time.mean + time.std * rng.normal()))) : rng.uniform();
+    const [lo, hi] = cfg.train.timeRange ?? [0, 1];
+    t[b] = lo + (hi - lo) * s;
     label[b] = rng.uniform() < cfg.train.nullRate ? cfg.classes : r.label;
   }
   return [tf.tensor3d(x1, [batch, cfg.frames, cfg.nMels]), tf.tensor3d(noise, [batch, cfg.frames, cfg.nMels]), tf.tensor1d(t), tf.tensor1d(label, 'int32')];
