@@ -17,7 +17,8 @@ import { evaluationClips } from '../src/data/batches';
 import { loadExamples, splitDataset } from '../src/data/dataset';
 import { neitherClip } from '../src/data/negatives';
 import { openDataset } from '../src/data/open';
-import { loadGenerator, loadJudge, type SoundGenerator } from '../src/pipeline/generators';
+import { loadGenerator, loadJudge, refuseUntrainedTimes, type SoundGenerator, type TimedModel } from '../src/pipeline/generators';
+import { melFlowPreset } from '../src/models/mel-flow';
 import { shippedPath } from '../src/pipeline/models';
 import { measuredReports } from '../src/study/06-generate';
 import { findCheckpoint } from '../src/checkpoint/checkpoint';
@@ -286,6 +287,61 @@ describe('the default generator: a pair of experts', () => {
       /tiny.*: the late expert's frames is 32, the generator's 128: not a pair/,
     );
     expect(tf.memory().numTensors).toBe(before); // both half-loaded models disposed
+  }, 60_000);
+});
+
+describe('experts trained on part of the flow (train.timeRange)', () => {
+  const at = (timeRange: [number, number] | undefined, dir: string): TimedModel => ({
+    model: { cfg: { train: { ...melFlowPreset('tiny', 0).train, ...(timeRange ? { timeRange } : {}) } } },
+    dir,
+  });
+  it('are asked only for the times they trained on: one line naming the expert, its range and the switch', () => {
+    const early = at([0, 0.5], 'E');
+    const late = at([0.5, 1], 'L');
+    expect(() => refuseUntrainedTimes(early, late, 0.5)).not.toThrow();
+    expect(() => refuseUntrainedTimes(early, late, 0.6)).toThrow(
+      /^E: the early expert was trained on flow times \[0, 0\.5\) only; a switch at 0\.6 asks it for \[0, 0\.6\)$/,
+    );
+    expect(() => refuseUntrainedTimes(early, late, 0.4)).toThrow(
+      /^L: the late expert was trained on flow times \[0\.5, 1\) only; a switch at 0\.4 asks it for \[0\.4, 1\]$/,
+    );
+    expect(() => refuseUntrainedTimes(early, null, 0.5)).toThrow(/^E: trained only on flow times \[0, 0\.5\): it needs a late expert/);
+    expect(() => refuseUntrainedTimes(at([0.1, 1], 'F'), null, 0.5)).toThrow(/^F: trained only on flow times \[0\.1, 1\)/);
+    expect(() => refuseUntrainedTimes(at([0, 0.9], 'F'), null, 0.5)).toThrow(/^F: trained only/);
+    // whole-range models (runs from before the field) go anywhere
+    const whole = at(undefined, 'W');
+    for (const s of [0, 0.3, 0.5, 1]) expect(() => refuseUntrainedTimes(whole, at(undefined, 'W2'), s)).not.toThrow();
+    expect(() => refuseUntrainedTimes(whole, null, 0.5)).not.toThrow();
+    expect(() => refuseUntrainedTimes(whole, late, 0.5)).not.toThrow();
+    expect(() => refuseUntrainedTimes(early, whole, 0.5)).not.toThrow();
+    expect(() => refuseUntrainedTimes(at([0, 0.6], 'E'), at([0.4, 1], 'L'), 0.55)).not.toThrow();
+    expect(() => refuseUntrainedTimes(at([0.1, 0.6], 'E'), whole, 0.5)).toThrow(/^E: the early expert/);
+    expect(() => refuseUntrainedTimes(early, at([0.5, 0.9], 'L'), 0.5)).toThrow(/^L: the late expert/);
+  });
+
+  it('the switch defaults to where the late expert starts training', async () => {
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'ranges-'));
+    await saveTinyMelFlow(path.join(root, 'early'), 1, 'wasm', [0, 0.5]);
+    await saveTinyMelFlow(path.join(root, 'late'), 2, 'wasm', [0.6, 1]);
+    const g = await loadGenerator('mel-flow', { generator: path.join(root, 'early'), late: path.join(root, 'late') });
+    try {
+      // a switch at 0.6 (the late expert's start) leaves [0.5, 0.6) to nobody
+      await expect(g.generate(0, { seed: 1, steps: 2 })).rejects.toThrow(
+        /early.*: the early expert was trained on flow times \[0, 0\.5\) only; a switch at 0\.6/,
+      );
+      const ok = await g.generate(0, { seed: 1, steps: 2, switchAt: 0.5 }).catch((e: Error) => e);
+      expect(ok instanceof Error ? ok.message : '').toMatch(/late.*: the late expert was trained on flow times \[0\.6, 1\) only; a switch at 0\.5/);
+    } finally {
+      g.dispose();
+    }
+    await saveTinyMelFlow(path.join(root, 'late'), 2, 'wasm', [0.5, 1]);
+    const pair = await loadGenerator('mel-flow', { generator: path.join(root, 'early'), late: path.join(root, 'late') });
+    try {
+      const { clips } = await pair.generate(1, { seed: 1, steps: 2 });
+      expect(clips).toHaveLength(1);
+    } finally {
+      pair.dispose();
+    }
   }, 60_000);
 });
 

@@ -72,8 +72,9 @@ export function testCheckpointMeta<M>(kind: string, model: M, o: { step: number;
 }
 
 /** An untrained tiny mel-flow model saved as a one-step checkpoint in `dir` (a fixture for the loaders). */
-export async function saveTinyMelFlow(dir: string, seed: number, backend: string): Promise<void> {
-  const model = new MelFlow(melFlowPreset('tiny', seed));
+export async function saveTinyMelFlow(dir: string, seed: number, backend: string, timeRange?: [number, number]): Promise<void> {
+  const tiny = melFlowPreset('tiny', seed);
+  const model = new MelFlow(timeRange ? { ...tiny, train: { ...tiny.train, timeRange } } : tiny);
   try {
     await saveCheckpoint(dir, { meta: testCheckpointMeta('mel-flow', model.cfg, { step: 1, backend }), params: model.params });
   } finally {

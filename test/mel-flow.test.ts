@@ -336,6 +336,36 @@ describe('training', () => {
     expect(un.filter((v) => v > 0.9).length).toBeGreaterThan(20);
   });
 
+  it('training time range: the experts train only on their half of the flow, from the same draws mapped into it', () => {
+    const rec = spec(200, 64, (t) => (t > 50 && t < 150 ? 0.5 : -2));
+    const recs = [{ spec: rec, energy: frameEnergy(rec), label: 0, seconds: 3 }];
+    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => {
+      const ts = melFlowBatch(recs, () => 0, new Rng(9), cfg, 300);
+      const out = Array.from(ts[2]?.dataSync() ?? []);
+      tf.dispose(ts);
+      return out;
+    };
+    const early = melFlowPreset('quick-early', 0);
+    const late = melFlowPreset('quick-late', 0);
+    expect(early.train.timeRange).toEqual([0, 0.5]);
+    expect(late.train.timeRange).toEqual([0.5, 1]);
+    expect(late.predict).toBe('data');
+    const e = timesOf(early);
+    const full = timesOf({ ...early, train: { ...early.train, timeRange: undefined } });
+    // the same uniform draws, halved (the patches and noise are drawn the same way around them)
+    e.forEach((v, i) => expect(v).toBeCloseTo((full[i] as number) / 2, 6));
+    expect(Math.max(...e)).toBeLessThan(0.5);
+    expect(Math.max(...e)).toBeGreaterThan(0.45);
+    const l = timesOf(late);
+    const lFull = timesOf({ ...late, train: { ...late.train, timeRange: undefined } });
+    l.forEach((v, i) => expect(v).toBeCloseTo(0.5 + (lFull[i] as number) / 2, 6));
+    expect(Math.min(...l)).toBeGreaterThanOrEqual(0.5);
+    expect(Math.max(...l)).toBeLessThan(1);
+    // logit-normal(0, 1) inside the range: median at its middle, 0.75
+    const sorted = [...l].sort((a, b) => a - b);
+    expect(sorted[150] as number).toBeCloseTo(0.75, 1);
+  });
+
   it('trains on the embedded data; an interrupted run resumed ends with the same loss as an uninterrupted one', async () => {
     const straight = await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'a'), steps: 4, quiet: true, checkpointEvery: 2 });
     await trainMelFlow({ preset: 'tiny', data: 'embedded', out: path.join(dir, 'b'), steps: 4, quiet: true, checkpointEvery: 2, stopAfter: 2 });

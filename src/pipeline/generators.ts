@@ -31,7 +31,10 @@ export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<Flow
   layout?: ClipLayout;
   /** mel-flow: 'median' (default) or 'none' (patches as sampled). */
   smooth?: PatchSmoothing;
-  /** mel-flow with a late expert: the flow time from which the late expert takes over (default 0.5). */
+  /**
+   * mel-flow with a late expert: the flow time from which the late expert takes over (default: where
+   * the late expert's training times start, `train.timeRange`, else 0.5).
+   */
   switchAt?: number;
 }
 
@@ -82,6 +85,44 @@ export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir:
   return { model, dir: ck.dir, step: ck.meta.step, trainIds: ck.meta.data?.train ?? null };
 }
 
+/** A mel-flow model (its training settings are enough) and where it was loaded from. */
+export interface TimedModel {
+  model: { cfg: Pick<MelFlowConfig, 'train'> };
+  dir: string;
+}
+
+/**
+ * Refuse to sample a model at flow times it was never trained on (presets with `train.timeRange`):
+ * the early expert must cover [0, switchAt), the late one [switchAt, 1]; a model alone all of [0, 1].
+ */
+export function refuseUntrainedTimes(early: TimedModel, late: TimedModel | null, switchAt: number): void {
+  const range = (m: TimedModel['model']): [number, number] => m.cfg.train.timeRange ?? [0, 1];
+  const [a, b] = range(early.model);
+  const show = (r: [number, number]) => `[${r[0]}, ${r[1]})`;
+  if (!late) {
+    if (a > 0 || b < 1)
+      throw new InputError(
+        early.dir,
+        'bad-argument',
+        `trained only on flow times ${show([a, b])}: it needs a late expert (--late-model DIR), not --late-model none`,
+      );
+    return;
+  }
+  const [c, d] = range(late.model);
+  if (a > 0 || b < switchAt)
+    throw new InputError(
+      early.dir,
+      'bad-argument',
+      `the early expert was trained on flow times ${show([a, b])} only; a switch at ${switchAt} asks it for [0, ${switchAt})`,
+    );
+  if (c > switchAt || d < 1)
+    throw new InputError(
+      late.dir,
+      'bad-argument',
+      `the late expert was trained on flow times ${show([c, d])} only; a switch at ${switchAt} asks it for [${switchAt}, 1]`,
+    );
+}
+
 export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths = {}): Promise<SoundGenerator> {
   if (kind === 'mel-flow') {
     const { model, dir, trainIds } = await loadMelFlow(paths.generator ?? shippedPath('generator'));
@@ -110,7 +151,9 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
       clipSamples: CLIP_SAMPLES,
       sources: { generator: dir, ...(lateExpert ? { late: lateExpert.dir } : {}) },
       async generate(label, o) {
-        const field = lateExpert ? expertField(model, lateExpert.model, o.switchAt ?? DEFAULT_SWITCH_AT) : model;
+        const switchAt = o.switchAt ?? lateExpert?.model.cfg.train.timeRange?.[0] ?? DEFAULT_SWITCH_AT;
+        refuseUntrainedTimes({ model, dir }, lateExpert, switchAt);
+        const field = lateExpert ? expertField(model, lateExpert.model, switchAt) : model;
         const guidance = o.guidance ?? (lateExpert ? DEFAULT_PAIR_GUIDANCE : undefined);
         const r = await melSoundForClass(field, label, {
           clips: o.clips ?? 1,
