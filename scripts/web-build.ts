@@ -1,9 +1,10 @@
 /**
- * npm run web:build -- [--generator DIR] [--out web/dist] [--no-minify]
+ * npm run web:build -- [--generator DIR] [--late-model DIR|none] [--out web/dist] [--no-minify]
  *
  * The static page in web/dist/: web/src/main.ts bundled by esbuild (it imports the models, sampling,
  * audio maths and classifier maths from src/ — no second copy), the page files, tfjs' wasm binaries,
- * the weights-only files of the checkpoints it runs (generator, classifier head, darknet backbone),
+ * the weights-only files of the checkpoints it runs (generator and its late expert, classifier head,
+ * darknet backbone; models/generators.json says whether there is a late expert),
  * and the licensed example photos of data/images/. Any static host can serve the folder.
  * Node-only modules (fs, ffmpeg, worker threads, checkpoint file I/O) imported from the page's code
  * fail the build.
@@ -22,6 +23,11 @@ import { projectRoot } from '../src/util/project';
 export interface BuildOptions {
   /** The generator's run folder (latest.json) or step folder. Default checkpoints/generator. */
   generator?: string;
+  /**
+   * The generator's late expert, or 'none'. Default: the shipped one when `generator` is the shipped
+   * one too (as loadGenerator chooses), else none.
+   */
+  late?: string;
   /** The classifier head's run folder. Default checkpoints/classifier-head. */
   head?: string;
   out?: string;
@@ -36,6 +42,8 @@ export interface BuildReport {
   bundleBytes: number;
   modelBytes: number;
   generator: string;
+  /** The late expert's checkpoint folder, or null (the generator samples alone). */
+  late: string | null;
   seconds: number;
 }
 
@@ -108,6 +116,16 @@ export async function buildSite(o: BuildOptions = {}): Promise<BuildReport> {
       'no generator checkpoint here: the page needs one (pass --generator DIR, e.g. a run folder of npm run train:generator)',
     );
   }
+  const late =
+    o.late === 'none'
+      ? null
+      : (o.late ?? (o.generator === undefined && (await findCheckpoint(shippedPath('generatorLate'))) ? shippedPath('generatorLate') : null));
+  if (late !== null && !(await findCheckpoint(late)))
+    throw new InputError(
+      path.resolve(late),
+      'not-found',
+      'no late-expert checkpoint here (no latest.json or checkpoint.json); pass its folder or --late-model none',
+    );
   await fsp.rm(out, { recursive: true, force: true });
   await fsp.mkdir(out, { recursive: true });
   const result = await esbuild.build({
@@ -132,6 +150,8 @@ export async function buildSite(o: BuildOptions = {}): Promise<BuildReport> {
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
     await copy(path.join(wasmDir, f), path.join(out, 'wasm', f));
   const genDir = await copyCheckpoint(generator, path.join(out, 'models', 'generator'));
+  const lateDir = late === null ? null : await copyCheckpoint(path.resolve(late), path.join(out, 'models', 'generator-late'));
+  await fsp.writeFile(path.join(out, 'models', 'generators.json'), `${JSON.stringify({ generator: 'generator', late: lateDir ? 'generator-late' : null })}\n`);
   await copyCheckpoint(path.resolve(o.head ?? shippedPath('classifier')), path.join(out, 'models', 'classifier-head'));
   const darknet = path.join(root, 'checkpoints', 'darknet-tiny');
   const dm = JSON.parse(await fsp.readFile(path.join(darknet, 'model.json'), 'utf8')) as { weightsManifest: Array<{ paths: string[] }> };
@@ -152,35 +172,38 @@ export async function buildSite(o: BuildOptions = {}): Promise<BuildReport> {
     bundleBytes: sum((p) => p === 'app.js'),
     modelBytes: sum((p) => p.startsWith(`models${path.sep}`)),
     generator: genDir,
+    late: lateDir,
     seconds: (performance.now() - t0) / 1000,
   };
   await fsp.writeFile(
     path.join(out, 'build.json'),
-    `${JSON.stringify({ ...report, out: path.relative(root, out), generator: path.relative(root, genDir) }, null, 1)}\n`,
+    `${JSON.stringify({ ...report, out: path.relative(root, out), generator: path.relative(root, genDir), late: lateDir && path.relative(root, lateDir) }, null, 1)}\n`,
   );
   return report;
 }
 
 export const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
 
-const USAGE = `npm run web:build -- [--generator DIR] [--head DIR] [--out web/dist] [--no-minify]
+const USAGE = `npm run web:build -- [--generator DIR] [--late-model DIR|none] [--head DIR] [--out web/dist] [--no-minify]
 Builds the static page (web/dist by default): the browser bundle of web/src, tfjs wasm binaries, the
-generator (default checkpoints/generator), the classifier head and backbone, the example photos.`;
+generator (default checkpoints/generator with its late expert checkpoints/generator-late), the
+classifier head and backbone, the example photos.`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { generator: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, 'no-minify': { type: 'boolean' } },
+    { generator: { type: 'string' }, 'late-model': { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, 'no-minify': { type: 'boolean' } },
     USAGE,
   );
   const r = await buildSite({
     ...(values.generator ? { generator: values.generator } : {}),
+    ...(values['late-model'] ? { late: values['late-model'] } : {}),
     ...(values.head ? { head: values.head } : {}),
     ...(values.out ? { out: values.out } : {}),
     minify: !values['no-minify'],
   });
   process.stdout.write(
-    `web/dist: ${r.files.length} files, ${mb(r.totalBytes)} (bundle ${mb(r.bundleBytes)}, models ${mb(r.modelBytes)}) → ${r.out} in ${r.seconds.toFixed(1)} s; generator ${r.generator}\n`,
+    `web/dist: ${r.files.length} files, ${mb(r.totalBytes)} (bundle ${mb(r.bundleBytes)}, models ${mb(r.modelBytes)}) → ${r.out} in ${r.seconds.toFixed(1)} s; generator ${r.generator}${r.late ? ` + late expert ${r.late}` : ''}\n`,
   );
 }
 

@@ -68,19 +68,31 @@ export async function serveSite(dir: string, port = 0): Promise<SiteServer> {
   };
 }
 
-const USAGE = `npm run web -- [--port 8080] [--generator DIR] [--head DIR] [--out web/dist] [--no-build]
+const USAGE = `npm run web -- [--port 8080] [--generator DIR] [--late-model DIR|none] [--head DIR] [--out web/dist] [--no-build]
 Builds the page (see npm run web:build) and serves it on http://127.0.0.1:PORT/ until stopped.`;
 
 async function main(): Promise<void> {
   const { values } = parseCli(
     process.argv.slice(2),
-    { port: { type: 'string' }, generator: { type: 'string' }, head: { type: 'string' }, out: { type: 'string' }, 'no-build': { type: 'boolean' } },
+    {
+      port: { type: 'string' },
+      generator: { type: 'string' },
+      'late-model': { type: 'string' },
+      head: { type: 'string' },
+      out: { type: 'string' },
+      'no-build': { type: 'boolean' },
+    },
     USAGE,
   );
   const port = nonNegative('port', values.port) ?? 8080;
   const out = path.resolve(values.out ?? path.join(projectRoot(), 'web', 'dist'));
   if (!values['no-build']) {
-    const r = await buildSite({ out, ...(values.generator ? { generator: values.generator } : {}), ...(values.head ? { head: values.head } : {}) });
+    const r = await buildSite({
+      out,
+      ...(values.generator ? { generator: values.generator } : {}),
+      ...(values['late-model'] ? { late: values['late-model'] } : {}),
+      ...(values.head ? { head: values.head } : {}),
+    });
     process.stdout.write(`built ${r.files.length} files, ${mb(r.totalBytes)} in ${r.seconds.toFixed(1)} s\n`);
   }
   const s = await serveSite(out, port);

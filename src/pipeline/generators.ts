@@ -9,7 +9,7 @@
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
 import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-classifier';
-import { expertField, type FlowSamplingOptions } from '../sample/mel-flow';
+import { pairField, type FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import { melSoundForClass, renderClip, type ClipLayout, type PatchSmoothing } from './mel-sound';
@@ -38,13 +38,7 @@ export interface GenerateSoundOptions extends SamplingOptions, Partial<Pick<Flow
   switchAt?: number;
 }
 
-/** Where the default generator hands over to its late expert (chosen by tune:sampling on the training recordings). */
-export const DEFAULT_SWITCH_AT = 0.5;
-/**
- * Guidance of a pair of experts: 3, chosen among 3, 4, 5 by tune:sampling on the training recordings
- * (FAD sum 29.8 / 36.6 / 42.9). A single model keeps DEFAULT_FLOW_SAMPLING's 4.
- */
-export const DEFAULT_PAIR_GUIDANCE = 3;
+export { DEFAULT_PAIR_GUIDANCE, DEFAULT_SWITCH_AT } from '../sample/mel-flow';
 
 export interface SoundGenerator {
   kind: GeneratorKind;
@@ -85,44 +79,6 @@ export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir:
   return { model, dir: ck.dir, step: ck.meta.step, trainIds: ck.meta.data?.train ?? null };
 }
 
-/** A mel-flow model (its training settings are enough) and where it was loaded from. */
-export interface TimedModel {
-  model: { cfg: Pick<MelFlowConfig, 'train'> };
-  dir: string;
-}
-
-/**
- * Refuse to sample a model at flow times it was never trained on (presets with `train.timeRange`):
- * the early expert must cover [0, switchAt), the late one [switchAt, 1]; a model alone all of [0, 1].
- */
-export function refuseUntrainedTimes(early: TimedModel, late: TimedModel | null, switchAt: number): void {
-  const range = (m: TimedModel['model']): [number, number] => m.cfg.train.timeRange ?? [0, 1];
-  const [a, b] = range(early.model);
-  const show = (r: [number, number]) => `[${r[0]}, ${r[1]})`;
-  if (!late) {
-    if (a > 0 || b < 1)
-      throw new InputError(
-        early.dir,
-        'bad-argument',
-        `trained only on flow times ${show([a, b])}: it needs a late expert (--late-model DIR), not --late-model none`,
-      );
-    return;
-  }
-  const [c, d] = range(late.model);
-  if (a > 0 || b < switchAt)
-    throw new InputError(
-      early.dir,
-      'bad-argument',
-      `the early expert was trained on flow times ${show([a, b])} only; a switch at ${switchAt} asks it for [0, ${switchAt})`,
-    );
-  if (c > switchAt || d < 1)
-    throw new InputError(
-      late.dir,
-      'bad-argument',
-      `the late expert was trained on flow times ${show([c, d])} only; a switch at ${switchAt} asks it for [${switchAt}, 1]`,
-    );
-}
-
 export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths = {}): Promise<SoundGenerator> {
   if (kind === 'mel-flow') {
     const { model, dir, trainIds } = await loadMelFlow(paths.generator ?? shippedPath('generator'));
@@ -151,10 +107,9 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
       clipSamples: CLIP_SAMPLES,
       sources: { generator: dir, ...(lateExpert ? { late: lateExpert.dir } : {}) },
       async generate(label, o) {
-        const switchAt = o.switchAt ?? lateExpert?.model.cfg.train.timeRange?.[0] ?? DEFAULT_SWITCH_AT;
-        refuseUntrainedTimes({ model, dir }, lateExpert, switchAt);
-        const field = lateExpert ? expertField(model, lateExpert.model, switchAt) : model;
-        const guidance = o.guidance ?? (lateExpert ? DEFAULT_PAIR_GUIDANCE : undefined);
+        const pair = pairField({ model, dir }, lateExpert, o.switchAt);
+        const field = pair.field;
+        const guidance = o.guidance ?? pair.guidance;
         const r = await melSoundForClass(field, label, {
           clips: o.clips ?? 1,
           seed: o.seed ?? 0,

@@ -5,10 +5,11 @@
  * seeded Rng for the starting noise (same seed → same patches).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { MelFlow } from '../models/mel-flow';
+import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
 
 /** What sampling needs of a model: its shape and its velocity field (MelFlow, or an analytic field in tests). */
 export type VelocityModel = Pick<MelFlow, 'velocity'> & { cfg: Pick<MelFlow['cfg'], 'frames' | 'nMels' | 'classes'> };
+import { InputError } from '../util/errors';
 import { Rng } from '../util/rng';
 
 export interface FlowSamplingOptions {
@@ -48,6 +49,72 @@ export function expertField<M extends VelocityModel>(early: M, late: VelocityMod
     cfg: early.cfg,
     velocity: (x, t, label) => ((t.dataSync()[0] as number) < switchAt ? early : late).velocity(x, t, label),
   };
+}
+
+/**
+ * Where a pair of whole-range experts hands over (chosen by tune:sampling on the training recordings);
+ * a late expert trained on part of the flow takes over where its training times start.
+ */
+export const DEFAULT_SWITCH_AT = 0.5;
+/**
+ * Guidance of a pair of experts: 3, chosen among 3, 4, 5 by tune:sampling on the training recordings
+ * (FAD sum 29.8 / 36.6 / 42.9). A single model keeps DEFAULT_FLOW_SAMPLING's 4.
+ */
+export const DEFAULT_PAIR_GUIDANCE = 3;
+
+/** A mel-flow model (its training settings are enough) and where it was loaded from. */
+export interface TimedModel {
+  model: { cfg: Pick<MelFlowConfig, 'train'> };
+  dir: string;
+}
+
+/**
+ * Refuse to sample a model at flow times it was never trained on (presets with `train.timeRange`):
+ * the early expert must cover [0, switchAt), the late one [switchAt, 1]; a model alone all of [0, 1].
+ */
+export function refuseUntrainedTimes(early: TimedModel, late: TimedModel | null, switchAt: number): void {
+  const range = (m: TimedModel['model']): [number, number] => m.cfg.train.timeRange ?? [0, 1];
+  const [a, b] = range(early.model);
+  const show = (r: [number, number]) => `[${r[0]}, ${r[1]})`;
+  if (!late) {
+    if (a > 0 || b < 1)
+      throw new InputError(
+        early.dir,
+        'bad-argument',
+        `trained only on flow times ${show([a, b])}: it needs a late expert (--late-model DIR), not --late-model none`,
+      );
+    return;
+  }
+  const [c, d] = range(late.model);
+  if (a > 0 || b < switchAt)
+    throw new InputError(
+      early.dir,
+      'bad-argument',
+      `the early expert was trained on flow times ${show([a, b])} only; a switch at ${switchAt} asks it for [0, ${switchAt})`,
+    );
+  if (c > switchAt || d < 1)
+    throw new InputError(
+      late.dir,
+      'bad-argument',
+      `the late expert was trained on flow times ${show([c, d])} only; a switch at ${switchAt} asks it for [${switchAt}, 1]`,
+    );
+}
+
+/**
+ * The field a generator samples: one model alone, or a pair as `expertField` at `switchAt` (default:
+ * where the late expert's training times start, else DEFAULT_SWITCH_AT), each expert only at the
+ * times it trained on (`refuseUntrainedTimes`). `guidance` is the pair's default (a single model
+ * keeps DEFAULT_FLOW_SAMPLING's).
+ */
+export function pairField(
+  early: { model: MelFlow; dir: string },
+  late: { model: MelFlow; dir: string } | null,
+  switchAt?: number,
+): { field: Pick<MelFlow, 'cfg' | 'velocity'>; guidance: number | undefined; switchAt: number | null } {
+  const at = switchAt ?? late?.model.cfg.train.timeRange?.[0] ?? DEFAULT_SWITCH_AT;
+  refuseUntrainedTimes(early, late, at);
+  if (!late) return { field: early.model, guidance: undefined, switchAt: null };
+  return { field: expertField(early.model, late.model, at), guidance: DEFAULT_PAIR_GUIDANCE, switchAt: at };
 }
 
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */

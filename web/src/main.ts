@@ -9,6 +9,7 @@ import { peak, rms } from '../../src/audio/clips';
 import { CLIP_SECONDS, SAMPLE_RATE } from '../../src/audio/constants';
 import { logMelSpectrogram, type Spectrogram } from '../../src/audio/mel';
 import { melSoundForClass, type MelSoundStage } from '../../src/pipeline/mel-sound';
+import { pairField } from '../../src/sample/mel-flow';
 import type { RgbImage } from '../../src/vision/backbone-model';
 import { CLASS_NAMES, predict, probDog, voteFrames, type FramePrediction, type Prediction } from '../../src/vision/predict';
 import { startBackend, type BrowserBackend } from './backend';
@@ -386,7 +387,8 @@ async function generate(m: PageModels, c: Classified, t0: number): Promise<void>
   };
   startStage('flow');
   await repaint();
-  const r = await melSoundForClass(m.generator, label, { seed, clips, onProgress });
+  const pair = pairField({ model: m.generator, dir: m.generatorUrl }, m.late && { model: m.late.model, dir: m.late.url });
+  const r = await melSoundForClass(pair.field, label, { seed, clips, onProgress, ...(pair.guidance !== undefined ? { guidance: pair.guidance } : {}) });
   times.flow = r.timings.flowSeconds;
   times.vocoder = r.timings.composeSeconds + r.timings.vocoderSeconds;
   setStage('flow', 1, times.flow);
@@ -569,7 +571,7 @@ async function start(): Promise<void> {
     (m) => {
       modelsLoaded = true;
       const sec = endStage('load');
-      ui.about.textContent = `Generator: mel-flow/${m.generator.cfg.preset}, step ${m.generatorStep}; classifier: ${m.backbone.spec.name} + trained head.`;
+      ui.about.textContent = `Generator: mel-flow/${m.generator.cfg.preset}, step ${m.generatorStep}${m.late ? ` + mel-flow/${m.late.model.cfg.preset}, step ${m.late.step}` : ''}; classifier: ${m.backbone.spec.name} + trained head.`;
       if (page.state === 'loading') {
         page.state = 'ready';
         status(`Models loaded in ${sec.toFixed(1)} s. Choose a picture.`);
