@@ -571,7 +571,7 @@ async function start(): Promise<void> {
     (m) => {
       modelsLoaded = true;
       const sec = endStage('load');
-      ui.about.textContent = `Generator: mel-flow/${m.generator.cfg.preset}, step ${m.generatorStep}${m.late ? ` + mel-flow/${m.late.model.cfg.preset}, step ${m.late.step}` : ''}; classifier: ${m.backbone.spec.name} + trained head.`;
+      ui.about.textContent = `Generator: mel-flow/${m.generator.cfg.preset}, step ${m.generatorStep}${m.late ? ` + mel-flow/${m.late.model.cfg.preset} (late expert${m.late.model.cfg.predict === 'data' ? ', predicts the clean patch' : ''}), step ${m.late.step}` : ''}; classifier: ${m.backbone.spec.name} + trained head.`;
       if (page.state === 'loading') {
         page.state = 'ready';
         status(`Models loaded in ${sec.toFixed(1)} s. Choose a picture.`);

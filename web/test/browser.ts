@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   const measurements: Record<string, unknown> = {
     chromium: await browser.version(),
     generator: path.relative(root, site.generator),
+    late: site.late && path.relative(root, site.late),
     site: { files: site.files.length, bytes: site.totalBytes, bundleBytes: site.bundleBytes, modelBytes: site.modelBytes },
   };
   try {
@@ -139,6 +140,13 @@ async function main(): Promise<void> {
     const r1 = s1?.result;
     const bytesToFirstSound = transferred;
     check(s1?.state === 'done', 'photo: the page reaches "done"', s1?.error ?? '');
+    // the page samples what the build shipped: the generator alone, or with its late expert (models/generators.json)
+    const about = await page.$eval('#about', (e) => e.textContent ?? '');
+    check(
+      /^Generator: mel-flow\/[\w-]+, step \d+/.test(about) && about.includes(' + mel-flow/') === (site.late !== null),
+      'photo: the page names the generator it sampled (and its late expert when the build has one)',
+      about,
+    );
     check(
       r1?.className === 'dog' && r1.predicted.className === 'dog',
       'photo: labelled dog (the bundled German shepherd)',
