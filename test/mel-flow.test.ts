@@ -315,14 +315,7 @@ describe('training', () => {
   }, 120_000);
 
   it('training times: logit-normal sigmoid(N(mean, std)) when the preset says so, uniform for runs from before', () => {
-    const rec = spec(200, 64, (t) => (t > 50 && t < 150 ? 0.5 : -2));
-    const recs = [{ spec: rec, energy: frameEnergy(rec), label: 0, seconds: 3 }];
-    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => {
-      const ts = melFlowBatch(recs, () => 0, new Rng(4), cfg, 400);
-      const out = Array.from(ts[2]?.dataSync() ?? []);
-      tf.dispose(ts);
-      return out.sort((a, b) => a - b);
-    };
+    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => trainingTimes(cfg, 4, 400).sort((a, b) => a - b);
     const quick = melFlowPreset('quick-data', 0);
     expect(quick.train.time).toEqual({ mean: -0.8, std: 0.8 });
     expect(melFlowPreset('quick', 0).train.time).toBeUndefined();
@@ -337,14 +330,7 @@ describe('training', () => {
   });
 
   it('training time range: the experts train only on their half of the flow, from the same draws mapped into it', () => {
-    const rec = spec(200, 64, (t) => (t > 50 && t < 150 ? 0.5 : -2));
-    const recs = [{ spec: rec, energy: frameEnergy(rec), label: 0, seconds: 3 }];
-    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => {
-      const ts = melFlowBatch(recs, () => 0, new Rng(9), cfg, 300);
-      const out = Array.from(ts[2]?.dataSync() ?? []);
-      tf.dispose(ts);
-      return out;
-    };
+    const timesOf = (cfg: ReturnType<typeof melFlowPreset>): number[] => trainingTimes(cfg, 9, 300);
     const early = melFlowPreset('quick-early', 0);
     const late = melFlowPreset('quick-late', 0);
     expect(early.train.timeRange).toEqual([0, 0.5]);
@@ -431,3 +417,12 @@ describe('patch smoothing', () => {
     }
   }, 60_000);
 });
+
+/** The training times of one batch of `n` patches cut from a single recording, in draw order. */
+function trainingTimes(cfg: ReturnType<typeof melFlowPreset>, seed: number, n: number): number[] {
+  const rec = spec(200, 64, (t) => (t > 50 && t < 150 ? 0.5 : -2));
+  const ts = melFlowBatch([{ spec: rec, energy: frameEnergy(rec), label: 0, seconds: 3 }], () => 0, new Rng(seed), cfg, n);
+  const out = Array.from(ts[2]?.dataSync() ?? []);
+  tf.dispose(ts);
+  return out;
+}

@@ -113,6 +113,9 @@ const SHAPE = { kind: 'mel-flow' as const, nMels: 64, frames: 128, classes: 2, o
 /** Smallest 1 − t a data-predicting model divides by (v = (x̂1 − x_t) / (1 − t) near t = 1). */
 export const DATA_PREDICTION_MIN_GAP = 0.05;
 
+/** The network of every quick preset (2.1 M parameters): channels per level, blocks, dilations, embedding. */
+const QUICK_NET = { channels: [64, 96, 128], blocks: 2, bottomDilations: [1, 2, 4, 8], embed: 128, groups: 8 };
+
 /**
  * Presets as plain data. 'quick': the shipped CPU generator (2.1 M parameters, ~1 s per step of 16
  * patches on wasm, one thread; velocity prediction, t ~ U(0, 1)): the early expert of the shipped
@@ -122,39 +125,16 @@ export const DATA_PREDICTION_MIN_GAP = 0.05;
  * 'tiny': for tests and smoke runs.
  */
 export const MEL_FLOW_PRESETS: Record<string, Omit<MelFlowConfig, 'seed'>> = {
-  quick: { ...SHAPE, preset: 'quick', channels: [64, 96, 128], blocks: 2, bottomDilations: [1, 2, 4, 8], embed: 128, groups: 8, train: TRAINING },
-  'quick-data': {
-    ...SHAPE,
-    preset: 'quick-data',
-    predict: 'data',
-    channels: [64, 96, 128],
-    blocks: 2,
-    bottomDilations: [1, 2, 4, 8],
-    embed: 128,
-    groups: 8,
-    train: { ...TRAINING, time: { mean: -0.8, std: 0.8 } },
-  },
+  quick: { ...SHAPE, ...QUICK_NET, preset: 'quick', train: TRAINING },
+  'quick-data': { ...SHAPE, ...QUICK_NET, preset: 'quick-data', predict: 'data', train: { ...TRAINING, time: { mean: -0.8, std: 0.8 } } },
   // a pair trained only on its own halves of the flow (switch at 0.5): measured from scratch in 1h22m,
   // but further from the training recordings than the shipped quick + quick-data pair (checkpoints/README.md)
-  'quick-early': {
-    ...SHAPE,
-    preset: 'quick-early',
-    channels: [64, 96, 128],
-    blocks: 2,
-    bottomDilations: [1, 2, 4, 8],
-    embed: 128,
-    groups: 8,
-    train: { ...TRAINING, timeRange: [0, 0.5] },
-  },
+  'quick-early': { ...SHAPE, ...QUICK_NET, preset: 'quick-early', train: { ...TRAINING, timeRange: [0, 0.5] } },
   'quick-late': {
     ...SHAPE,
+    ...QUICK_NET,
     preset: 'quick-late',
     predict: 'data',
-    channels: [64, 96, 128],
-    blocks: 2,
-    bottomDilations: [1, 2, 4, 8],
-    embed: 128,
-    groups: 8,
     train: { ...TRAINING, time: { mean: 0, std: 1 }, timeRange: [0.5, 1] },
   },
   tiny: {
