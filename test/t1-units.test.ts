@@ -52,6 +52,8 @@ import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
+import { conv1d, conv1dReference, convTranspose1d, convTranspose1dReference } from '../src/ops/conv1d';
+import { feedForward } from '../src/ops/feed-forward';
 import { linear, matMul, matMulT } from '../src/ops/matmul';
 import { segmentSum } from '../src/ops/gradient';
 import { DEFAULT_ADAM } from '../src/optim/adam';
@@ -2100,6 +2102,169 @@ describe('which kernels the matrix products and the segment sum run', () => {
     try {
       for (const f of cases()) expect(await kernels(f)).toContain('Transpose');
       expect(await kernels(() => matMul(a(), b()))).not.toContain('Transpose');
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+});
+
+describe('convolutions, exactly', () => {
+  /** [b][n][c] uniform in [−1, 1) from Rng(seed). */
+  const rand3 = (b: number, n: number, c: number, seed: number): number[][][] => {
+    const r = new Rng(seed);
+    return Array.from({ length: b }, () => Array.from({ length: n }, () => Array.from({ length: c }, () => r.range(-1, 1))));
+  };
+  /** y[b, t, o] = bias[o] + Σ_j Σ_a x[b, s·t + d·j − p, a] · w[j, a, o], zero outside x: the definition as plain loops. */
+  const convLoops = (x: number[][][], w: number[][][], bias: number[] | null, s: number, d: number, p: number): number[][][] => {
+    const length = x[0]!.length;
+    const kernel = w.length;
+    const tout = Math.floor((length + 2 * p - d * (kernel - 1) - 1) / s) + 1;
+    return x.map((xb) =>
+      Array.from({ length: tout }, (_, t) =>
+        w[0]![0]!.map((_, o) => {
+          let acc = bias ? bias[o]! : 0;
+          for (let j = 0; j < kernel; j++) {
+            const i = s * t + d * j - p;
+            if (i >= 0 && i < length) xb[i]!.forEach((xa, a) => (acc += xa * w[j]![a]![o]!));
+          }
+          return acc;
+        }),
+      ),
+    );
+  };
+  /** y[b, s·t + j − p, o] += x[b, t, a] · w[j, a, o] for output positions in [0, s·length): the definition as plain loops. */
+  const convTransposeLoops = (x: number[][][], w: number[][][], bias: number[] | null, s: number, p: number): number[][][] =>
+    x.map((xb) => {
+      const y = Array.from({ length: s * xb.length }, () => w[0]![0]!.map((_, o) => (bias ? bias[o]! : 0)));
+      xb.forEach((xt, t) =>
+        w.forEach((wj, j) => {
+          const i = s * t + j - p;
+          if (i >= 0 && i < y.length) xt.forEach((xa, a) => wj[a]!.forEach((wo, o) => (y[i]![o]! += xa * wo)));
+        }),
+      );
+      return y;
+    });
+  const expectClose = (got: tf.Tensor, want: number[][][]) => {
+    expect(got.shape).toEqual([want.length, want[0]!.length, want[0]![0]!.length]);
+    const g = got.dataSync();
+    want.flat(2).forEach((v, i) => expect(g[i]!).toBeCloseTo(v, 5));
+  };
+
+  it('conv1d and conv1dReference equal the plain-loop definition: padding, a folded input padded (p = 0) or cut at the end, strided and dilated together, one output, one tap, no bias', () => {
+    const cases = [
+      { kernel: 3, stride: 1, dilation: 1, padding: 1, length: 5, bias: true },
+      // p = 0: the folded length 8 is one past the input (the reference pads 1 on the right only)
+      { kernel: 3, stride: 2, dilation: 1, padding: 0, length: 7, bias: false },
+      // the folded length 6 is one short of the input (the reference cuts the unread last sample)
+      { kernel: 4, stride: 2, dilation: 1, padding: 0, length: 7, bias: true },
+      { kernel: 3, stride: 3, dilation: 2, padding: 2, length: 10, bias: true },
+      // exactly one output position
+      { kernel: 3, stride: 1, dilation: 1, padding: 0, length: 3, bias: true },
+      { kernel: 2, stride: 2, dilation: 2, padding: 0, length: 3, bias: false },
+      { kernel: 1, stride: 1, dilation: 1, padding: 0, length: 4, bias: true },
+    ];
+    cases.forEach((c, n) => {
+      const x = rand3(2, c.length, 3, 100 + n);
+      const w = rand3(c.kernel, 3, 2, 200 + n);
+      const bias = c.bias ? (rand3(1, 1, 2, 300 + n)[0]![0] as number[]) : null;
+      const want = convLoops(x, w, bias, c.stride, c.dilation, c.padding);
+      tf.tidy(() => {
+        const args = [tf.tensor3d(x), tf.tensor3d(w), bias ? tf.tensor1d(bias) : null] as const;
+        expectClose(conv1d(...args, c), want);
+        expectClose(conv1dReference(...args, c), want);
+      });
+    });
+  });
+
+  it('convTranspose1d and convTranspose1dReference equal the plain-loop definition (kernel 4 stride 2 padding 1, kernel 3 stride 1 padding 1, kernel 2 stride 2 padding 0, kernel 5 stride 3 padding 1)', () => {
+    const cases = [
+      { kernel: 4, stride: 2, padding: 1, length: 5, bias: true },
+      { kernel: 3, stride: 1, padding: 1, length: 4, bias: false },
+      { kernel: 2, stride: 2, padding: 0, length: 3, bias: true },
+      { kernel: 5, stride: 3, padding: 1, length: 3, bias: true },
+    ];
+    cases.forEach((c, n) => {
+      const x = rand3(2, c.length, 3, 400 + n);
+      const w = rand3(c.kernel, 3, 2, 500 + n);
+      const bias = c.bias ? (rand3(1, 1, 2, 600 + n)[0]![0] as number[]) : null;
+      const want = convTransposeLoops(x, w, bias, c.stride, c.padding);
+      tf.tidy(() => {
+        const args = [tf.tensor3d(x), tf.tensor3d(w), bias ? tf.tensor1d(bias) : null] as const;
+        expectClose(convTranspose1d(...args, c), want);
+        expectClose(convTranspose1dReference(...args, c), want);
+      });
+    });
+  });
+
+  it('argument checks: channel mismatch, an input too short for the kernel, kernel − 2·padding ≠ stride, each with its message', () => {
+    const x = (length: number, ch: number) => tf.zeros([1, length, ch]) as tf.Tensor3D;
+    const w = (kernel: number, cin: number) => tf.zeros([kernel, cin, 4]) as tf.Tensor3D;
+    const convs = [conv1d, conv1dReference];
+    for (const f of convs) {
+      expect(() => f(x(5, 3), w(3, 2), null)).toThrow(new Error('conv1d: input has 3 channels, weight expects 2'));
+      expect(() => f(x(2, 3), w(3, 3), null)).toThrow(new Error('conv1d: input of length 2 is too short for kernel 3 (dilation 1, padding 0)'));
+      expect(() => f(x(2, 3), w(3, 3), null, { dilation: 2, padding: 1 })).toThrow(
+        new Error('conv1d: input of length 2 is too short for kernel 3 (dilation 2, padding 1)'),
+      );
+    }
+    // stride and dilation both > 1: conv1d hands over to the reference, with the same checks
+    expect(() => conv1d(x(9, 3), w(3, 1), null, { stride: 2, dilation: 2 })).toThrow(new Error('conv1d: input has 3 channels, weight expects 1'));
+    for (const f of [convTranspose1d, convTranspose1dReference]) {
+      expect(() => f(x(5, 3), w(4, 2), null, { stride: 2, padding: 1 })).toThrow(new Error('convTranspose1d: input has 3 channels, weight expects 2'));
+      expect(() => f(x(5, 3), w(3, 3), null, { stride: 2, padding: 1 })).toThrow(
+        new Error('convTranspose1d: needs kernel − 2·padding = stride (got kernel 3, padding 1, stride 2)'),
+      );
+    }
+  });
+});
+
+describe('which kernels the convolutions and the feed-forward block run', () => {
+  /** Kernel names f runs, without Reshape and the unnamed entry of the custom-gradient op itself (forward, and the gradients when f takes them). */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== '');
+  const x = () => tf.ones([1, 5, 2]) as tf.Tensor3D;
+  const ones = (kernel: number) => tf.ones([kernel, 2, 3]) as tf.Tensor3D;
+  const ffGrads = () =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) =>
+      tf.sum(feedForward(a as tf.Tensor2D, { w1: b as tf.Tensor2D, b1: c as tf.Tensor1D, w2: d as tf.Tensor2D, b2: e as tf.Tensor1D }, null)),
+    )([tf.ones([7, 6]), tf.ones([6, 9]), tf.ones([9]), tf.ones([9, 6]), tf.ones([6])]);
+
+  it('cpu: conv1d is one Conv2D unless stride and dilation are both > 1 (then the im2col reference: one BatchMatMul, no Conv2D); convTranspose1d is one Conv2DBackpropInput', async () => {
+    for (const c of [{}, { stride: 2 }, { dilation: 2 }]) {
+      const k = await kernels(() => conv1d(x(), ones(2), null, c));
+      expect(k.filter((n) => n === 'Conv2D' || n === 'BatchMatMul')).toEqual(['Conv2D']);
+    }
+    const both = await kernels(() => conv1d(x(), ones(2), null, { stride: 2, dilation: 2 }));
+    expect(both.filter((n) => n === 'Conv2D' || n === 'BatchMatMul')).toEqual(['BatchMatMul']);
+    const t = await kernels(() => convTranspose1d(x(), ones(4), null, { stride: 2, padding: 1 }));
+    expect(t.filter((n) => n === 'Conv2DBackpropInput' || n === 'BatchMatMul')).toEqual(['Conv2DBackpropInput']);
+  });
+
+  it('wasm: convTranspose1d (kernel 4, stride 2) is two grouped products ⌈4 / 2⌉, each placed by one pad, added and cut once; no Conv2DBackpropInput', async () => {
+    await initBackend({ backend: 'wasm' });
+    try {
+      const group = ['Slice', 'Transpose', 'BatchMatMul', 'PadV2'];
+      expect(await kernels(() => convTranspose1d(x(), ones(4), null, { stride: 2, padding: 1 }))).toEqual([...group, ...group, 'Add', 'Slice']);
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+
+  it('feed-forward gradient: the ReLU mask is a Step; cpu uses the transposition flags (no Transpose kernel), wasm computes dW1 as (dhᵀ·x)ᵀ', async () => {
+    const onCpu = await kernels(ffGrads);
+    expect(onCpu).toContain('Step');
+    expect(onCpu).not.toContain('Transpose');
+    await initBackend({ backend: 'wasm' });
+    try {
+      const prof = await tf.profile(ffGrads);
+      // x [7, 6], W1 [6, 9], W2 [9, 6], h and dh [7, 9]: dW2 = hᵀ·dy, dh = dy·W2ᵀ, dW1 = (dhᵀ·x)ᵀ (a [9, 6] product transposed), dx = dh·W1ᵀ
+      const transposed = prof.kernels.filter((k) => k.name === 'Transpose').map((k) => k.inputShapes[0]);
+      expect(transposed).toEqual([
+        [7, 9],
+        [9, 6],
+        [7, 9],
+        [9, 6],
+        [6, 9],
+      ]);
     } finally {
       await initBackend({ backend: 'cpu' });
     }
