@@ -52,6 +52,7 @@ import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
+import { attention, attentionImpl, attentionReference } from '../src/ops/attention';
 import { conv1d, conv1dReference, convTranspose1d, convTranspose1dReference } from '../src/ops/conv1d';
 import { feedForward } from '../src/ops/feed-forward';
 import { linear, matMul, matMulT } from '../src/ops/matmul';
@@ -2267,6 +2268,70 @@ describe('which kernels the convolutions and the feed-forward block run', () => 
       ]);
     } finally {
       await initBackend({ backend: 'cpu' });
+    }
+  });
+});
+
+describe('attention: which implementation runs, chunks and masks', () => {
+  /** Kernel names f runs, without Reshape and the unnamed entry of a custom-gradient op. */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== '');
+  const count = (names: string[], name: string) => names.filter((n) => n === name).length;
+
+  it('attentionImpl: cpu → CPU loops; wasm → CPU loops only for a window shorter than min(keys, 256), else per-head blocks; any other backend → chunked ops', () => {
+    expect(attentionImpl({ causal: true }, 10, 'cpu')).toBe('cpu');
+    expect(attentionImpl({ causal: false, window: 300 }, 900, 'cpu')).toBe('cpu');
+    const wasm = (window: number | null | undefined, tk: number) => attentionImpl({ causal: true, window }, tk, 'wasm');
+    expect(wasm(undefined, 901)).toBe('blocks');
+    expect(wasm(null, 901)).toBe('blocks');
+    expect(wasm(64, 901)).toBe('cpu');
+    expect(wasm(255, 901)).toBe('cpu');
+    expect(wasm(256, 901)).toBe('blocks');
+    expect(wasm(9, 10)).toBe('cpu');
+    expect(wasm(10, 10)).toBe('blocks');
+    expect(attentionImpl({ causal: true }, 10, 'webgpu')).toBe('ops');
+    expect(attentionImpl({ causal: false, window: 4 }, 10, 'tensorflow')).toBe('ops');
+  });
+
+  it('one key: every query’s output is that key’s value row, for every implementation, causal and not, one head or three', () => {
+    for (const [bh, tq, causal] of [
+      [1, 1, true],
+      [3, 1, true],
+      [1, 3, false],
+      [3, 3, false],
+    ] as const) {
+      const r = new Rng(`one-key/${bh}/${tq}`);
+      const q = Array.from({ length: bh * tq * 4 }, () => r.range(-1, 1));
+      const k = Array.from({ length: bh * 4 }, () => r.range(-1, 1));
+      const v = Array.from({ length: bh * 3 }, () => r.range(-1, 1));
+      const want = Array.from({ length: bh }, (_, h) => Array.from({ length: tq }, () => v.slice(3 * h, 3 * h + 3))).flat(2);
+      for (const impl of ['cpu', 'ops', 'blocks'] as const) {
+        const out = tf.tidy(() =>
+          Array.from(attention(tf.tensor3d(q, [bh, tq, 4]), tf.tensor3d(k, [bh, 1, 4]), tf.tensor3d(v, [bh, 1, 3]), { causal, chunk: 2, impl }).dataSync()),
+        );
+        out.forEach((x, i) => expect(x, `${impl} bh ${bh} tq ${tq}`).toBeCloseTo(want[i]!, 6));
+      }
+    }
+  });
+
+  it('kernels on cpu: auto (and "cpu") runs the CPU loops (no kernel); chunk 2 over 5 queries is 3 blocks of 2 products each, batched ("ops") or one per head ("blocks", 3 heads, stacked)', async () => {
+    const x = () => tf.ones([3, 5, 4]) as tf.Tensor3D;
+    for (const impl of [undefined, 'auto', 'cpu'] as const) expect(await kernels(() => attention(x(), x(), x(), { causal: true, chunk: 2, impl }))).toEqual([]);
+    const ops = await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl: 'ops' }));
+    expect([count(ops, 'BatchMatMul'), count(ops, 'Softmax'), count(ops, 'Pack')]).toEqual([6, 3, 0]);
+    const blocks = await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl: 'blocks' }));
+    expect([count(blocks, 'BatchMatMul'), count(blocks, 'Softmax'), count(blocks, 'Pack')]).toEqual([18, 3, 6]);
+    // no chunk given: 256 queries a block, so one block
+    const one = await kernels(() => attention(x(), x(), x(), { causal: false, impl: 'ops' }));
+    expect(count(one, 'BatchMatMul')).toBe(2);
+  });
+
+  it('masks: full attention adds none; causal chunks add one only where their rows see different keys (rows 0–1 and 2–3 of 5, not the last row alone)', async () => {
+    const x = () => tf.ones([3, 5, 4]) as tf.Tensor3D;
+    expect(count(await kernels(() => attentionReference(x(), x(), x(), { causal: false })), 'Add')).toBe(0);
+    expect(count(await kernels(() => attentionReference(x(), x(), x(), { causal: true })), 'Add')).toBe(1);
+    for (const impl of ['ops', 'blocks'] as const) {
+      expect(count(await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl })), 'Add')).toBe(0);
+      expect(count(await kernels(() => attention(x(), x(), x(), { causal: true, chunk: 2, impl })), 'Add')).toBe(2);
     }
   });
 });
