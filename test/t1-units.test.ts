@@ -2335,3 +2335,53 @@ describe('attention: which implementation runs, chunks and masks', () => {
     }
   });
 });
+
+describe('kv-cache: the layer norm’s ε', () => {
+  it('an input whose variance is below ε = 1e-5 (norm3’s gain 1e-3 feeding the final norm): the cached logits still equal the tfjs forward pass at every position', () => {
+    const cfg: PriorConfig = {
+      format: 'soundtrack-lab/prior',
+      version: 1,
+      level: 'top',
+      preset: 'test',
+      codes: 10,
+      classes: 2,
+      dModel: 8,
+      heads: 2,
+      encoderLayers: 1,
+      decoderLayers: 1,
+      feedForward: 12,
+      dropout: 0,
+      sourceLength: 1,
+      targetLength: 6,
+      attentionChunk: 4,
+      windows: { encoder: null, self: null, cross: null },
+      seed: 21,
+    };
+    const p = new Prior(cfg);
+    const r = new Rng('kv-cache/epsilon');
+    for (const info of p.params.info()) {
+      const n = info.shape.reduce((a, b) => a * b, 1);
+      const gain = info.name === 'decoder.layers.0.norm3.weight';
+      const zero = info.name === 'decoder.layers.0.norm3.bias';
+      p.params.get(info.name).assign(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => (gain ? 1e-3 : zero ? 0 : 0.7 * r.normal())),
+          info.shape,
+        ),
+      );
+    }
+    const src = p.classSource([1]);
+    const T = cfg.targetLength;
+    const input = [p.vocab.start, 3, 7, 0, 9, 4];
+    const V = p.vocab.size;
+    const full = tf.tidy(() => p.decode(tf.tensor2d(input, [1, T], 'int32'), p.encode(src)).dataSync() as Float32Array);
+    const dec = new IncrementalDecoder(new PriorWeights(p), encodeSources(p, src)[0]!);
+    for (let t = 0; t < T; t++) {
+      const cached = dec.step(input[t]!);
+      for (let j = 0; j < V; j++)
+        expect(Math.abs(cached[j]! - full[t * V + j]!), `position ${t}, logit ${j}`).toBeLessThan(1e-3 + 1e-4 * Math.abs(full[t * V + j]!));
+    }
+    src.dispose();
+    p.dispose();
+  });
+});
