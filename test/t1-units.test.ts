@@ -52,6 +52,9 @@ import { sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { Codebook } from '../src/models/codebook';
 import { Params } from '../src/models/nn';
 import { Prior, type PriorConfig } from '../src/models/prior';
+import { attention, attentionImpl, attentionReference } from '../src/ops/attention';
+import { conv1d, conv1dReference, convTranspose1d, convTranspose1dReference } from '../src/ops/conv1d';
+import { feedForward } from '../src/ops/feed-forward';
 import { linear, matMul, matMulT } from '../src/ops/matmul';
 import { segmentSum } from '../src/ops/gradient';
 import { DEFAULT_ADAM } from '../src/optim/adam';
@@ -2103,5 +2106,282 @@ describe('which kernels the matrix products and the segment sum run', () => {
     } finally {
       await initBackend({ backend: 'cpu' });
     }
+  });
+});
+
+describe('convolutions, exactly', () => {
+  /** [b][n][c] uniform in [−1, 1) from Rng(seed). */
+  const rand3 = (b: number, n: number, c: number, seed: number): number[][][] => {
+    const r = new Rng(seed);
+    return Array.from({ length: b }, () => Array.from({ length: n }, () => Array.from({ length: c }, () => r.range(-1, 1))));
+  };
+  /** y[b, t, o] = bias[o] + Σ_j Σ_a x[b, s·t + d·j − p, a] · w[j, a, o], zero outside x: the definition as plain loops. */
+  const convLoops = (x: number[][][], w: number[][][], bias: number[] | null, s: number, d: number, p: number): number[][][] => {
+    const length = x[0]!.length;
+    const kernel = w.length;
+    const tout = Math.floor((length + 2 * p - d * (kernel - 1) - 1) / s) + 1;
+    return x.map((xb) =>
+      Array.from({ length: tout }, (_, t) =>
+        w[0]![0]!.map((_, o) => {
+          let acc = bias ? bias[o]! : 0;
+          for (let j = 0; j < kernel; j++) {
+            const i = s * t + d * j - p;
+            if (i >= 0 && i < length) xb[i]!.forEach((xa, a) => (acc += xa * w[j]![a]![o]!));
+          }
+          return acc;
+        }),
+      ),
+    );
+  };
+  /** y[b, s·t + j − p, o] += x[b, t, a] · w[j, a, o] for output positions in [0, s·length): the definition as plain loops. */
+  const convTransposeLoops = (x: number[][][], w: number[][][], bias: number[] | null, s: number, p: number): number[][][] =>
+    x.map((xb) => {
+      const y = Array.from({ length: s * xb.length }, () => w[0]![0]!.map((_, o) => (bias ? bias[o]! : 0)));
+      xb.forEach((xt, t) =>
+        w.forEach((wj, j) => {
+          const i = s * t + j - p;
+          if (i >= 0 && i < y.length) xt.forEach((xa, a) => wj[a]!.forEach((wo, o) => (y[i]![o]! += xa * wo)));
+        }),
+      );
+      return y;
+    });
+  const expectClose = (got: tf.Tensor, want: number[][][]) => {
+    expect(got.shape).toEqual([want.length, want[0]!.length, want[0]![0]!.length]);
+    const g = got.dataSync();
+    want.flat(2).forEach((v, i) => expect(g[i]!).toBeCloseTo(v, 5));
+  };
+
+  it('conv1d and conv1dReference equal the plain-loop definition: padding, a folded input padded (p = 0) or cut at the end, strided and dilated together, one output, one tap, no bias', () => {
+    const cases = [
+      { kernel: 3, stride: 1, dilation: 1, padding: 1, length: 5, bias: true },
+      // p = 0: the folded length 8 is one past the input (the reference pads 1 on the right only)
+      { kernel: 3, stride: 2, dilation: 1, padding: 0, length: 7, bias: false },
+      // the folded length 6 is one short of the input (the reference cuts the unread last sample)
+      { kernel: 4, stride: 2, dilation: 1, padding: 0, length: 7, bias: true },
+      { kernel: 3, stride: 3, dilation: 2, padding: 2, length: 10, bias: true },
+      // exactly one output position
+      { kernel: 3, stride: 1, dilation: 1, padding: 0, length: 3, bias: true },
+      { kernel: 2, stride: 2, dilation: 2, padding: 0, length: 3, bias: false },
+      { kernel: 1, stride: 1, dilation: 1, padding: 0, length: 4, bias: true },
+    ];
+    cases.forEach((c, n) => {
+      const x = rand3(2, c.length, 3, 100 + n);
+      const w = rand3(c.kernel, 3, 2, 200 + n);
+      const bias = c.bias ? (rand3(1, 1, 2, 300 + n)[0]![0] as number[]) : null;
+      const want = convLoops(x, w, bias, c.stride, c.dilation, c.padding);
+      tf.tidy(() => {
+        const args = [tf.tensor3d(x), tf.tensor3d(w), bias ? tf.tensor1d(bias) : null] as const;
+        expectClose(conv1d(...args, c), want);
+        expectClose(conv1dReference(...args, c), want);
+      });
+    });
+  });
+
+  it('convTranspose1d and convTranspose1dReference equal the plain-loop definition (kernel 4 stride 2 padding 1, kernel 3 stride 1 padding 1, kernel 2 stride 2 padding 0, kernel 5 stride 3 padding 1)', () => {
+    const cases = [
+      { kernel: 4, stride: 2, padding: 1, length: 5, bias: true },
+      { kernel: 3, stride: 1, padding: 1, length: 4, bias: false },
+      { kernel: 2, stride: 2, padding: 0, length: 3, bias: true },
+      { kernel: 5, stride: 3, padding: 1, length: 3, bias: true },
+    ];
+    cases.forEach((c, n) => {
+      const x = rand3(2, c.length, 3, 400 + n);
+      const w = rand3(c.kernel, 3, 2, 500 + n);
+      const bias = c.bias ? (rand3(1, 1, 2, 600 + n)[0]![0] as number[]) : null;
+      const want = convTransposeLoops(x, w, bias, c.stride, c.padding);
+      tf.tidy(() => {
+        const args = [tf.tensor3d(x), tf.tensor3d(w), bias ? tf.tensor1d(bias) : null] as const;
+        expectClose(convTranspose1d(...args, c), want);
+        expectClose(convTranspose1dReference(...args, c), want);
+      });
+    });
+  });
+
+  it('argument checks: channel mismatch, an input too short for the kernel, kernel − 2·padding ≠ stride, each with its message', () => {
+    const x = (length: number, ch: number) => tf.zeros([1, length, ch]) as tf.Tensor3D;
+    const w = (kernel: number, cin: number) => tf.zeros([kernel, cin, 4]) as tf.Tensor3D;
+    const convs = [conv1d, conv1dReference];
+    for (const f of convs) {
+      expect(() => f(x(5, 3), w(3, 2), null)).toThrow(new Error('conv1d: input has 3 channels, weight expects 2'));
+      expect(() => f(x(2, 3), w(3, 3), null)).toThrow(new Error('conv1d: input of length 2 is too short for kernel 3 (dilation 1, padding 0)'));
+      expect(() => f(x(2, 3), w(3, 3), null, { dilation: 2, padding: 1 })).toThrow(
+        new Error('conv1d: input of length 2 is too short for kernel 3 (dilation 2, padding 1)'),
+      );
+    }
+    // stride and dilation both > 1: conv1d hands over to the reference, with the same checks
+    expect(() => conv1d(x(9, 3), w(3, 1), null, { stride: 2, dilation: 2 })).toThrow(new Error('conv1d: input has 3 channels, weight expects 1'));
+    for (const f of [convTranspose1d, convTranspose1dReference]) {
+      expect(() => f(x(5, 3), w(4, 2), null, { stride: 2, padding: 1 })).toThrow(new Error('convTranspose1d: input has 3 channels, weight expects 2'));
+      expect(() => f(x(5, 3), w(3, 3), null, { stride: 2, padding: 1 })).toThrow(
+        new Error('convTranspose1d: needs kernel − 2·padding = stride (got kernel 3, padding 1, stride 2)'),
+      );
+    }
+  });
+});
+
+describe('which kernels the convolutions and the feed-forward block run', () => {
+  /** Kernel names f runs, without Reshape and the unnamed entry of the custom-gradient op itself (forward, and the gradients when f takes them). */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== '');
+  const x = () => tf.ones([1, 5, 2]) as tf.Tensor3D;
+  const ones = (kernel: number) => tf.ones([kernel, 2, 3]) as tf.Tensor3D;
+  const ffGrads = () =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) =>
+      tf.sum(feedForward(a as tf.Tensor2D, { w1: b as tf.Tensor2D, b1: c as tf.Tensor1D, w2: d as tf.Tensor2D, b2: e as tf.Tensor1D }, null)),
+    )([tf.ones([7, 6]), tf.ones([6, 9]), tf.ones([9]), tf.ones([9, 6]), tf.ones([6])]);
+
+  it('cpu: conv1d is one Conv2D unless stride and dilation are both > 1 (then the im2col reference: one BatchMatMul, no Conv2D); convTranspose1d is one Conv2DBackpropInput', async () => {
+    for (const c of [{}, { stride: 2 }, { dilation: 2 }]) {
+      const k = await kernels(() => conv1d(x(), ones(2), null, c));
+      expect(k.filter((n) => n === 'Conv2D' || n === 'BatchMatMul')).toEqual(['Conv2D']);
+    }
+    const both = await kernels(() => conv1d(x(), ones(2), null, { stride: 2, dilation: 2 }));
+    expect(both.filter((n) => n === 'Conv2D' || n === 'BatchMatMul')).toEqual(['BatchMatMul']);
+    const t = await kernels(() => convTranspose1d(x(), ones(4), null, { stride: 2, padding: 1 }));
+    expect(t.filter((n) => n === 'Conv2DBackpropInput' || n === 'BatchMatMul')).toEqual(['Conv2DBackpropInput']);
+  });
+
+  it('wasm: convTranspose1d (kernel 4, stride 2) is two grouped products ⌈4 / 2⌉, each placed by one pad, added and cut once; no Conv2DBackpropInput', async () => {
+    await initBackend({ backend: 'wasm' });
+    try {
+      const group = ['Slice', 'Transpose', 'BatchMatMul', 'PadV2'];
+      expect(await kernels(() => convTranspose1d(x(), ones(4), null, { stride: 2, padding: 1 }))).toEqual([...group, ...group, 'Add', 'Slice']);
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+
+  it('feed-forward gradient: the ReLU mask is a Step; cpu uses the transposition flags (no Transpose kernel), wasm computes dW1 as (dhᵀ·x)ᵀ', async () => {
+    const onCpu = await kernels(ffGrads);
+    expect(onCpu).toContain('Step');
+    expect(onCpu).not.toContain('Transpose');
+    await initBackend({ backend: 'wasm' });
+    try {
+      const prof = await tf.profile(ffGrads);
+      // x [7, 6], W1 [6, 9], W2 [9, 6], h and dh [7, 9]: dW2 = hᵀ·dy, dh = dy·W2ᵀ, dW1 = (dhᵀ·x)ᵀ (a [9, 6] product transposed), dx = dh·W1ᵀ
+      const transposed = prof.kernels.filter((k) => k.name === 'Transpose').map((k) => k.inputShapes[0]);
+      expect(transposed).toEqual([
+        [7, 9],
+        [9, 6],
+        [7, 9],
+        [9, 6],
+        [6, 9],
+      ]);
+    } finally {
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+});
+
+describe('attention: which implementation runs, chunks and masks', () => {
+  /** Kernel names f runs, without Reshape and the unnamed entry of a custom-gradient op. */
+  const kernels = async (f: () => tf.TensorContainer) => (await tf.profile(() => f())).kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== '');
+  const count = (names: string[], name: string) => names.filter((n) => n === name).length;
+
+  it('attentionImpl: cpu → CPU loops; wasm → CPU loops only for a window shorter than min(keys, 256), else per-head blocks; any other backend → chunked ops', () => {
+    expect(attentionImpl({ causal: true }, 10, 'cpu')).toBe('cpu');
+    expect(attentionImpl({ causal: false, window: 300 }, 900, 'cpu')).toBe('cpu');
+    const wasm = (window: number | null | undefined, tk: number) => attentionImpl({ causal: true, window }, tk, 'wasm');
+    expect(wasm(undefined, 901)).toBe('blocks');
+    expect(wasm(null, 901)).toBe('blocks');
+    expect(wasm(64, 901)).toBe('cpu');
+    expect(wasm(255, 901)).toBe('cpu');
+    expect(wasm(256, 901)).toBe('blocks');
+    expect(wasm(9, 10)).toBe('cpu');
+    expect(wasm(10, 10)).toBe('blocks');
+    expect(attentionImpl({ causal: true }, 10, 'webgpu')).toBe('ops');
+    expect(attentionImpl({ causal: false, window: 4 }, 10, 'tensorflow')).toBe('ops');
+  });
+
+  it('one key: every query’s output is that key’s value row, for every implementation, causal and not, one head or three', () => {
+    for (const [bh, tq, causal] of [
+      [1, 1, true],
+      [3, 1, true],
+      [1, 3, false],
+      [3, 3, false],
+    ] as const) {
+      const r = new Rng(`one-key/${bh}/${tq}`);
+      const q = Array.from({ length: bh * tq * 4 }, () => r.range(-1, 1));
+      const k = Array.from({ length: bh * 4 }, () => r.range(-1, 1));
+      const v = Array.from({ length: bh * 3 }, () => r.range(-1, 1));
+      const want = Array.from({ length: bh }, (_, h) => Array.from({ length: tq }, () => v.slice(3 * h, 3 * h + 3))).flat(2);
+      for (const impl of ['cpu', 'ops', 'blocks'] as const) {
+        const out = tf.tidy(() =>
+          Array.from(attention(tf.tensor3d(q, [bh, tq, 4]), tf.tensor3d(k, [bh, 1, 4]), tf.tensor3d(v, [bh, 1, 3]), { causal, chunk: 2, impl }).dataSync()),
+        );
+        out.forEach((x, i) => expect(x, `${impl} bh ${bh} tq ${tq}`).toBeCloseTo(want[i]!, 6));
+      }
+    }
+  });
+
+  it('kernels on cpu: auto (and "cpu") runs the CPU loops (no kernel); chunk 2 over 5 queries is 3 blocks of 2 products each, batched ("ops") or one per head ("blocks", 3 heads, stacked)', async () => {
+    const x = () => tf.ones([3, 5, 4]) as tf.Tensor3D;
+    for (const impl of [undefined, 'auto', 'cpu'] as const) expect(await kernels(() => attention(x(), x(), x(), { causal: true, chunk: 2, impl }))).toEqual([]);
+    const ops = await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl: 'ops' }));
+    expect([count(ops, 'BatchMatMul'), count(ops, 'Softmax'), count(ops, 'Pack')]).toEqual([6, 3, 0]);
+    const blocks = await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl: 'blocks' }));
+    expect([count(blocks, 'BatchMatMul'), count(blocks, 'Softmax'), count(blocks, 'Pack')]).toEqual([18, 3, 6]);
+    // no chunk given: 256 queries a block, so one block
+    const one = await kernels(() => attention(x(), x(), x(), { causal: false, impl: 'ops' }));
+    expect(count(one, 'BatchMatMul')).toBe(2);
+  });
+
+  it('masks: full attention adds none; causal chunks add one only where their rows see different keys (rows 0–1 and 2–3 of 5, not the last row alone)', async () => {
+    const x = () => tf.ones([3, 5, 4]) as tf.Tensor3D;
+    expect(count(await kernels(() => attentionReference(x(), x(), x(), { causal: false })), 'Add')).toBe(0);
+    expect(count(await kernels(() => attentionReference(x(), x(), x(), { causal: true })), 'Add')).toBe(1);
+    for (const impl of ['ops', 'blocks'] as const) {
+      expect(count(await kernels(() => attention(x(), x(), x(), { causal: false, chunk: 2, impl })), 'Add')).toBe(0);
+      expect(count(await kernels(() => attention(x(), x(), x(), { causal: true, chunk: 2, impl })), 'Add')).toBe(2);
+    }
+  });
+});
+
+describe('kv-cache: the layer norm’s ε', () => {
+  it('an input whose variance is below ε = 1e-5 (norm3’s gain 1e-3 feeding the final norm): the cached logits still equal the tfjs forward pass at every position', () => {
+    const cfg: PriorConfig = {
+      format: 'soundtrack-lab/prior',
+      version: 1,
+      level: 'top',
+      preset: 'test',
+      codes: 10,
+      classes: 2,
+      dModel: 8,
+      heads: 2,
+      encoderLayers: 1,
+      decoderLayers: 1,
+      feedForward: 12,
+      dropout: 0,
+      sourceLength: 1,
+      targetLength: 6,
+      attentionChunk: 4,
+      windows: { encoder: null, self: null, cross: null },
+      seed: 21,
+    };
+    const p = new Prior(cfg);
+    const r = new Rng('kv-cache/epsilon');
+    for (const info of p.params.info()) {
+      const n = info.shape.reduce((a, b) => a * b, 1);
+      const gain = info.name === 'decoder.layers.0.norm3.weight';
+      const zero = info.name === 'decoder.layers.0.norm3.bias';
+      p.params.get(info.name).assign(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => (gain ? 1e-3 : zero ? 0 : 0.7 * r.normal())),
+          info.shape,
+        ),
+      );
+    }
+    const src = p.classSource([1]);
+    const T = cfg.targetLength;
+    const input = [p.vocab.start, 3, 7, 0, 9, 4];
+    const V = p.vocab.size;
+    const full = tf.tidy(() => p.decode(tf.tensor2d(input, [1, T], 'int32'), p.encode(src)).dataSync() as Float32Array);
+    const dec = new IncrementalDecoder(new PriorWeights(p), encodeSources(p, src)[0]!);
+    for (let t = 0; t < T; t++) {
+      const cached = dec.step(input[t]!);
+      for (let j = 0; j < V; j++)
+        expect(Math.abs(cached[j]! - full[t * V + j]!), `position ${t}, logit ${j}`).toBeLessThan(1e-3 + 1e-4 * Math.abs(full[t * V + j]!));
+    }
+    src.dispose();
+    p.dispose();
   });
 });
