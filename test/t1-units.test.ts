@@ -683,8 +683,9 @@ describe('perplexity of a prior', () => {
   });
 });
 
-describe('sampler: options, random streams, statistics, argument checks', () => {
-  const cfg = (over: Partial<PriorConfig> = {}): PriorConfig => ({
+/** A prior small enough for exact checks (one encoder and one decoder layer, codes 10, d_model 8, 2 heads); `over` changes any field. */
+function smallPrior(over: Partial<PriorConfig> = {}): PriorConfig {
+  return {
     format: 'soundtrack-lab/prior',
     version: 1,
     level: 'top',
@@ -703,7 +704,11 @@ describe('sampler: options, random streams, statistics, argument checks', () => 
     windows: { encoder: null, self: null, cross: null },
     seed: 11,
     ...over,
-  });
+  };
+}
+
+describe('sampler: options, random streams, statistics, argument checks', () => {
+  const cfg = smallPrior;
   /** Large random weights, so that logits are far from uniform and every option changes the tokens. */
   const spiky = (c: PriorConfig): Prior => {
     const p = new Prior(c);
@@ -2338,25 +2343,7 @@ describe('attention: which implementation runs, chunks and masks', () => {
 
 describe('kv-cache: the layer norm’s ε', () => {
   it('an input whose variance is below ε = 1e-5 (norm3’s gain 1e-3 feeding the final norm): the cached logits still equal the tfjs forward pass at every position', () => {
-    const cfg: PriorConfig = {
-      format: 'soundtrack-lab/prior',
-      version: 1,
-      level: 'top',
-      preset: 'test',
-      codes: 10,
-      classes: 2,
-      dModel: 8,
-      heads: 2,
-      encoderLayers: 1,
-      decoderLayers: 1,
-      feedForward: 12,
-      dropout: 0,
-      sourceLength: 1,
-      targetLength: 6,
-      attentionChunk: 4,
-      windows: { encoder: null, self: null, cross: null },
-      seed: 21,
-    };
+    const cfg = smallPrior({ targetLength: 6, seed: 21 });
     const p = new Prior(cfg);
     const r = new Rng('kv-cache/epsilon');
     for (const info of p.params.info()) {
