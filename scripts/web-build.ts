@@ -14,6 +14,7 @@ import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { lateExpertPath } from '../src/pipeline/generators';
 import { shippedPath } from '../src/pipeline/models';
 import { findCheckpoint } from '../src/checkpoint/checkpoint';
 import { InputError } from '../src/util/errors';
@@ -116,10 +117,7 @@ export async function buildSite(o: BuildOptions = {}): Promise<BuildReport> {
       'no generator checkpoint here: the page needs one (pass --generator DIR, e.g. a run folder of npm run train:generator)',
     );
   }
-  const late =
-    o.late === 'none'
-      ? null
-      : (o.late ?? (o.generator === undefined && (await findCheckpoint(shippedPath('generatorLate'))) ? shippedPath('generatorLate') : null));
+  const late = await lateExpertPath(o);
   if (late !== null && !(await findCheckpoint(late)))
     throw new InputError(
       path.resolve(late),

@@ -18,8 +18,8 @@ import { loadExamples, splitDataset } from '../src/data/dataset';
 import { neitherClip } from '../src/data/negatives';
 import { openDataset } from '../src/data/open';
 import { loadGenerator, loadJudge, type SoundGenerator } from '../src/pipeline/generators';
-import { refuseUntrainedTimes, type TimedModel } from '../src/sample/mel-flow';
-import { melFlowPreset } from '../src/models/mel-flow';
+import { pairField, refuseUntrainedTimes, type TimedModel } from '../src/sample/mel-flow';
+import { MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { shippedPath } from '../src/pipeline/models';
 import { measuredReports } from '../src/study/06-generate';
 import { findCheckpoint } from '../src/checkpoint/checkpoint';
@@ -318,6 +318,23 @@ describe('experts trained on part of the flow (train.timeRange)', () => {
     expect(() => refuseUntrainedTimes(at([0, 0.6], 'E'), at([0.4, 1], 'L'), 0.55)).not.toThrow();
     expect(() => refuseUntrainedTimes(at([0.1, 0.6], 'E'), whole, 0.5)).toThrow(/^E: the early expert/);
     expect(() => refuseUntrainedTimes(early, at([0.5, 0.9], 'L'), 0.5)).toThrow(/^L: the late expert/);
+  });
+
+  it('pairField refuses a late expert with other log-mel scaling (the web page builds its field with it, not through the loader)', () => {
+    const tiny = melFlowPreset('tiny', 0);
+    const early = new MelFlow(tiny);
+    const late = new MelFlow({ ...tiny, seed: 1, scale: tiny.scale * 2 });
+    try {
+      expect(() => pairField({ model: early, dir: 'E' }, { model: late, dir: 'L' })).toThrow(
+        /^L: the late expert's scale is 5, the generator's 2\.5: not a pair$/,
+      );
+      const same = new MelFlow({ ...tiny, seed: 2 });
+      expect(pairField({ model: early, dir: 'E' }, { model: same, dir: 'S' }).guidance).toBe(3);
+      same.dispose();
+    } finally {
+      early.dispose();
+      late.dispose();
+    }
   });
 
   it('the switch defaults to where the late expert starts training', async () => {

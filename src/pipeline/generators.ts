@@ -9,7 +9,7 @@
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
 import type { SoundClassifier, SoundClassifierConfig } from '../models/sound-classifier';
-import { pairField, type FlowSamplingOptions } from '../sample/mel-flow';
+import { pairField, refuseMismatchedPair, type FlowSamplingOptions } from '../sample/mel-flow';
 import type { SamplingOptions } from '../sample/strategy';
 import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import { melSoundForClass, renderClip, type ClipLayout, type PatchSmoothing } from './mel-sound';
@@ -79,20 +79,24 @@ export async function loadMelFlow(where: string): Promise<{ model: MelFlow; dir:
   return { model, dir: ck.dir, step: ck.meta.step, trainIds: ck.meta.data?.train ?? null };
 }
 
+/**
+ * The late expert a mel-flow generator is loaded with: `paths.late`, none for 'none', else the shipped
+ * one when the generator is the shipped one too and it exists (loadGenerator and web:build choose alike).
+ */
+export async function lateExpertPath(paths: Pick<GeneratorPaths, 'generator' | 'late'>): Promise<string | null> {
+  if (paths.late === 'none') return null;
+  if (paths.late !== undefined) return paths.late;
+  return paths.generator === undefined && (await findCheckpoint(shippedPath('generatorLate'))) ? shippedPath('generatorLate') : null;
+}
+
 export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths = {}): Promise<SoundGenerator> {
   if (kind === 'mel-flow') {
     const { model, dir, trainIds } = await loadMelFlow(paths.generator ?? shippedPath('generator'));
-    const latePath =
-      paths.late === 'none'
-        ? null
-        : (paths.late ?? (paths.generator === undefined && (await findCheckpoint(shippedPath('generatorLate'))) ? shippedPath('generatorLate') : null));
+    const latePath = await lateExpertPath(paths);
     let late: Awaited<ReturnType<typeof loadMelFlow>> | null = null;
     try {
       late = latePath === null ? null : await loadMelFlow(latePath);
-      if (late)
-        for (const k of ['frames', 'nMels', 'classes', 'offset', 'scale'] as const)
-          if (late.model.cfg[k] !== model.cfg[k])
-            throw new InputError(late.dir, 'bad-argument', `the late expert's ${k} is ${late.model.cfg[k]}, the generator's ${model.cfg[k]}: not a pair`);
+      if (late) refuseMismatchedPair({ model }, late);
     } catch (e) {
       model.dispose();
       late?.model.dispose();
@@ -108,9 +112,8 @@ export async function loadGenerator(kind: GeneratorKind, paths: GeneratorPaths =
       sources: { generator: dir, ...(lateExpert ? { late: lateExpert.dir } : {}) },
       async generate(label, o) {
         const pair = pairField({ model, dir }, lateExpert, o.switchAt);
-        const field = pair.field;
         const guidance = o.guidance ?? pair.guidance;
-        const r = await melSoundForClass(field, label, {
+        const r = await melSoundForClass(pair.field, label, {
           clips: o.clips ?? 1,
           seed: o.seed ?? 0,
           ...(guidance !== undefined ? { guidance } : {}),

@@ -10,8 +10,7 @@ import { composeEvents, sampleLength } from '../audio/compose';
 import { median3x3 } from '../audio/smooth';
 import { CLIP_SAMPLES, SAMPLE_RATE } from '../audio/constants';
 import { DEFAULT_MEL, LOG_SILENCE, frameCount, logMelToAudio, type Spectrogram } from '../audio/mel';
-import type { MelFlow } from '../models/mel-flow';
-import { DEFAULT_FLOW_SAMPLING, sampleMelPatches, type FlowSamplingOptions } from '../sample/mel-flow';
+import { DEFAULT_FLOW_SAMPLING, sampleMelPatches, type FlowModel, type FlowSamplingOptions } from '../sample/mel-flow';
 import { Rng } from '../util/rng';
 
 export interface MelSoundOptions extends Partial<FlowSamplingOptions> {
@@ -47,9 +46,6 @@ export interface MelSoundResult {
   spans: number[];
   timings: { flowSeconds: number; composeSeconds: number; vocoderSeconds: number };
 }
-
-/** The flow model sampled: a MelFlow, or two as one field (expertField). */
-export type FlowModel = Pick<MelFlow, 'cfg' | 'velocity'>;
 
 export async function melSoundForClass(model: FlowModel, label: number, o: MelSoundOptions = {}): Promise<MelSoundResult> {
   const n = o.clips ?? 1;

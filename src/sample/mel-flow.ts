@@ -6,11 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MelFlow, MelFlowConfig } from '../models/mel-flow';
+import { InputError } from '../util/errors';
+import { Rng } from '../util/rng';
 
 /** What sampling needs of a model: its shape and its velocity field (MelFlow, or an analytic field in tests). */
 export type VelocityModel = Pick<MelFlow, 'velocity'> & { cfg: Pick<MelFlow['cfg'], 'frames' | 'nMels' | 'classes'> };
-import { InputError } from '../util/errors';
-import { Rng } from '../util/rng';
+/** The flow model a generator samples: a MelFlow, or two as one field (expertField). */
+export type FlowModel = Pick<MelFlow, 'cfg' | 'velocity'>;
 
 export interface FlowSamplingOptions {
   /** Midpoint steps (2 velocity evaluations each). */
@@ -100,21 +102,29 @@ export function refuseUntrainedTimes(early: TimedModel, late: TimedModel | null,
     );
 }
 
+/** Refuse a late expert whose patches are not the generator's (shape, classes, log-mel scaling): not a pair. */
+export function refuseMismatchedPair(early: { model: MelFlow }, late: { model: MelFlow; dir: string }): void {
+  for (const k of ['frames', 'nMels', 'classes', 'offset', 'scale'] as const)
+    if (late.model.cfg[k] !== early.model.cfg[k])
+      throw new InputError(late.dir, 'bad-argument', `the late expert's ${k} is ${late.model.cfg[k]}, the generator's ${early.model.cfg[k]}: not a pair`);
+}
+
 /**
- * The field a generator samples: one model alone, or a pair as `expertField` at `switchAt` (default:
- * where the late expert's training times start, else DEFAULT_SWITCH_AT), each expert only at the
- * times it trained on (`refuseUntrainedTimes`). `guidance` is the pair's default (a single model
- * keeps DEFAULT_FLOW_SAMPLING's).
+ * The field a generator samples: one model alone, or a pair (`refuseMismatchedPair`) as `expertField`
+ * at `switchAt` (default: where the late expert's training times start, else DEFAULT_SWITCH_AT), each
+ * expert only at the times it trained on (`refuseUntrainedTimes`). `guidance` is the pair's default
+ * (a single model keeps DEFAULT_FLOW_SAMPLING's).
  */
 export function pairField(
   early: { model: MelFlow; dir: string },
   late: { model: MelFlow; dir: string } | null,
   switchAt?: number,
-): { field: Pick<MelFlow, 'cfg' | 'velocity'>; guidance: number | undefined; switchAt: number | null } {
+): { field: FlowModel; guidance: number | undefined } {
+  if (late) refuseMismatchedPair(early, late);
   const at = switchAt ?? late?.model.cfg.train.timeRange?.[0] ?? DEFAULT_SWITCH_AT;
   refuseUntrainedTimes(early, late, at);
-  if (!late) return { field: early.model, guidance: undefined, switchAt: null };
-  return { field: expertField(early.model, late.model, at), guidance: DEFAULT_PAIR_GUIDANCE, switchAt: at };
+  if (!late) return { field: early.model, guidance: undefined };
+  return { field: expertField(early.model, late.model, at), guidance: DEFAULT_PAIR_GUIDANCE };
 }
 
 /** Guided velocity for a batch: one forward pass over [class; null] stacked along the batch. */
