@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/index';
-import { conv1d, conv1dReference, convTranspose1d, convTranspose1dReference } from '../src/ops/conv1d';
+import { conv1d, conv1dReference, convTranspose1d, convTranspose1dReference, reverseTaps } from '../src/ops/conv1d';
 import { lookupRows, segmentSum, stopGradient, straightThrough } from '../src/ops/gradient';
 import { Rng } from '../src/util/rng';
 
@@ -112,6 +112,14 @@ describe('conv1d from matMul (im2col)', () => {
       ex.forEach((e, i) => expect(gx!.dataSync()[e]).toBeCloseTo(fdx[i]!, 2));
       ew.forEach((e, i) => expect(gw!.dataSync()[e]).toBeCloseTo(fdw[i]!, 2));
     });
+  });
+  it('reverseTaps (the flipped kernel of the input gradient) equals tf.reverse over the taps, for 1 to 4 taps', () => {
+    for (const kernel of [1, 2, 3, 4])
+      tf.tidy(() => {
+        const w = rand([kernel, 2, 3], 20 + kernel) as tf.Tensor3D;
+        expect(reverseTaps(w).shape).toEqual([kernel, 2, 3]);
+        expect(Array.from(reverseTaps(w).dataSync())).toEqual(Array.from(tf.reverse(w, 0).dataSync()));
+      });
   });
 });
 

@@ -304,7 +304,9 @@ export class MelFlow {
     for (let l = ch.length - 1; l >= 0; l--) {
       if (l < ch.length - 1) {
         const [b, t, c] = h.shape;
-        const up = tf.reshape(tf.tile(tf.expandDims(h, 2), [1, 1, 2, 1]), [b, 2 * t, c]) as T3; // nearest ×2
+        // nearest ×2: every frame twice, as one concat (wasm's Tile and its gradient cost ~20× more)
+        const e = tf.expandDims(h, 2);
+        const up = tf.reshape(tf.concat([e, e], 2), [b, 2 * t, c]) as T3;
         h = this.convApply(`up${l}.resample`, up);
       }
       h = tf.concat([h, skips[l] as T3], 2) as T3;
