@@ -271,6 +271,14 @@ const cases: Case[] = [
     absent: () => [p('tg1')],
   },
   {
+    name: 'train:generator --pair --preset quick (the pair has its recipe)',
+    cmd: 'train-generator',
+    args: () => ['--pair', '--preset', 'quick', '--out', p('tg2')],
+    code: 2,
+    says: [/--preset does not go with --pair/],
+    absent: () => [p('tg2')],
+  },
+  {
     name: 'train:prior --label-smoothing 1',
     cmd: 'train-prior',
     args: () => ['--level', 'top', '--codes', p('codes-ok'), '--label-smoothing', '1', '--out', p('tp1'), '--backend', 'cpu'],

@@ -18,6 +18,8 @@ import { eventPatch, gainPatch } from '../src/data/events';
 import { DATA_PREDICTION_MIN_GAP, MelFlow, melFlowPreset } from '../src/models/mel-flow';
 import { expertField, sampleMelPatches, type VelocityModel } from '../src/sample/mel-flow';
 import { clipLengthsOf, melFlowBatch, trainMelFlow } from '../src/train/mel-flow';
+import { trainGeneratorPair, type PairRecipe } from '../src/train/generator-pair';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint';
 import { Rng } from '../src/util/rng';
 import { tempDir } from './helpers';
 
@@ -375,6 +377,48 @@ describe('training', () => {
       /already holds a training run/,
     );
   }, 180_000);
+});
+
+describe('training the default generator as a pair', () => {
+  const recipe: PairRecipe = { early: { preset: 'tiny', scheduleSteps: 3, steps: 5 }, late: { preset: 'tiny', scheduleSteps: 4, steps: 4 } };
+  const weightsOf = async (d: string) => {
+    const ck = await loadCheckpoint<{ train: { steps: number } }>(d, 'mel-flow');
+    const w = Object.fromEntries(Object.entries(ck.weights).map(([k, t]) => [k, Array.from(t.dataSync())]));
+    tf.dispose(Object.values(ck.weights));
+    return { step: ck.meta.step, schedule: ck.meta.model.train.steps, w };
+  };
+
+  it('one call trains both experts (early: its schedule, then on to its steps); calls interrupted after every 2 steps end with the same weights; a finished pair trains nothing', async () => {
+    const straight = await trainGeneratorPair({ data: 'embedded', out: path.join(dir, 'pair-a'), recipe, quiet: true });
+    expect(straight.map((s) => [s.stage, s.step, s.run?.step])).toEqual([
+      ['early', 5, 5],
+      ['late', 4, 4],
+    ]);
+    let calls = 0;
+    let last: Awaited<ReturnType<typeof trainGeneratorPair>> = [];
+    do {
+      last = await trainGeneratorPair({ data: 'embedded', out: path.join(dir, 'pair-b'), recipe, quiet: true, stopAfter: 2 });
+      calls += 1;
+    } while (!(last.length === 2 && last[1]?.step === 4) && calls < 10);
+    // early: 2 of its 3 scheduled, then 2 + 1 resumed; late: 2, then 2
+    expect(calls).toBe(4);
+    for (const stage of ['early', 'late']) {
+      const a = await weightsOf(path.join(dir, 'pair-a', stage));
+      const b = await weightsOf(path.join(dir, 'pair-b', stage));
+      expect(b.step).toBe(a.step);
+      expect(b.w).toEqual(a.w);
+      // the learning-rate schedule is the first start's: 3 steps for the early expert even though it trained 5
+      expect(a.schedule).toBe(stage === 'early' ? 3 : 4);
+    }
+    const again = await trainGeneratorPair({ data: 'embedded', out: path.join(dir, 'pair-a'), recipe, quiet: true });
+    expect(again.map((s) => [s.step, s.run])).toEqual([
+      [5, null],
+      [4, null],
+    ]);
+    await expect(
+      trainGeneratorPair({ data: 'embedded', out: path.join(dir, 'pair-c'), recipe: { ...recipe, late: { preset: 'tiny', scheduleSteps: 4, steps: 2 } } }),
+    ).rejects.toThrow(/the late expert's steps \(2\) must be at least its schedule's 4/);
+  }, 240_000);
 });
 
 describe('patch smoothing', () => {
