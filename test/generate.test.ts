@@ -11,7 +11,7 @@ import { readWav } from '../src/audio/wav';
 import { initBackend } from '../src/backend/index';
 import { generate } from '../src/pipeline/generate';
 import { neitherClip } from '../src/data/negatives';
-import { recognition } from '../src/metrics/recognition';
+import { probabilityGreater, recognition } from '../src/metrics/recognition';
 import { evaluateGeneration, formatGenerationEvaluation } from '../src/pipeline/evaluate-generation';
 import { loadGenerator, loadJudge } from '../src/pipeline/generators';
 import { Rng } from '../src/util/rng';
@@ -189,6 +189,11 @@ describe('generate', () => {
       for (const f of r.fad) expect(f.generated.fad).toBeGreaterThan(0);
       const near = row('generated dog')?.nearestTrain;
       expect(near && near.max <= 1 && near.median > -1).toBe(true);
+      // every clip's similarity is kept, and the generated clips are compared with the held-out ones of their class
+      expect(near?.values).toHaveLength(2);
+      const vsHeldOut = row('real held-out dog')?.nearestTrain?.values ?? [];
+      expect(near?.closerThanHeldOut?.p).toBe(probabilityGreater(near?.values ?? [], vsHeldOut));
+      expect(row('real held-out dog')?.nearestTrain?.closerThanHeldOut).toBeUndefined();
       expect(formatGenerationEvaluation(r)).toMatch(/\| generated dog \| 2 \|/);
     } finally {
       gen.dispose();

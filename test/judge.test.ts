@@ -10,7 +10,15 @@ import { DEFAULT_MEL, logMelSpectrogram } from '../src/audio/mel';
 import { initBackend } from '../src/backend/index';
 import { neitherClip, SHAPED_NEITHER, SYNTHETIC_NEITHER } from '../src/data/negatives';
 import { classKept } from '../src/metrics/codec';
-import { bestCrossCorrelation, median, memorisationView, nearestTrainingSimilarity, recognition } from '../src/metrics/recognition';
+import {
+  bestCrossCorrelation,
+  closerThan,
+  median,
+  memorisationView,
+  nearestTrainingSimilarity,
+  probabilityGreater,
+  recognition,
+} from '../src/metrics/recognition';
 import { SOUND_CLASSIFIER_PRESET, SoundClassifier } from '../src/models/sound-classifier';
 import { trainSoundClassifier } from '../src/train/sound-classifier';
 import { Rng } from '../src/util/rng';
@@ -83,6 +91,36 @@ describe('memorisation check', () => {
     expect(n).toBeLessThan(0.9);
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+});
+
+describe('closer to the training recordings than held-out clips?', () => {
+  const heldOut = Array.from({ length: 19 }, (_, i) => 0.7 + 0.012 * i); // 0.70 … 0.92
+
+  it('P(closer) counts pairs, ties half: 1 when every clip is closer, 0 when none is, 0.5 for the same values', () => {
+    expect(probabilityGreater([2, 3], [1])).toBe(1);
+    expect(probabilityGreater([0], [1, 2])).toBe(0);
+    expect(probabilityGreater([1, 2], [1, 2])).toBe(0.5);
+    expect(probabilityGreater([3, 1], [2])).toBe(0.5);
+    expect(probabilityGreater([], [1])).toBeNaN();
+  });
+
+  it('copies of training recordings are flagged (p = 1, whole interval above 0.5); clips like the held-out ones are not; clearly further ones score below 0.5', () => {
+    const copies = closerThan(Array(32).fill(0.99), heldOut);
+    expect(copies).toEqual({ p: 1, low: 1, high: 1 });
+    const alike = closerThan([...heldOut, ...heldOut.map((v) => v + 0.001)], heldOut);
+    expect(alike.p).toBeGreaterThan(0.45);
+    expect(alike.p).toBeLessThan(0.55);
+    expect(alike.low).toBeLessThan(0.5);
+    expect(alike.high).toBeGreaterThan(0.5);
+    const further = closerThan(
+      heldOut.map((v) => v - 0.15),
+      heldOut,
+    );
+    expect(further.high).toBeLessThan(0.5);
+    // the interval holds the estimate and is reproducible from its seed
+    for (const c of [alike, further]) expect(c.low <= c.p && c.p <= c.high).toBe(true);
+    expect(closerThan([...heldOut, 0.95], heldOut, { seed: 4 })).toEqual(closerThan([...heldOut, 0.95], heldOut, { seed: 4 }));
   });
 });
 

@@ -17,7 +17,7 @@ import { neitherClip } from '../data/negatives';
 import { openDataset } from '../data/open';
 import type { SoundClassifier } from '../models/sound-classifier';
 import { fad, type FadResult } from '../metrics/fad';
-import { judgeEmbedder, median, memorisationView, nearestTrainingSimilarity, recognition } from '../metrics/recognition';
+import { closerThan, judgeEmbedder, median, memorisationView, nearestTrainingSimilarity, recognition, type Closeness } from '../metrics/recognition';
 import { Rng } from '../util/rng';
 import type { GenerateSoundOptions, SoundGenerator } from './generators';
 
@@ -30,8 +30,11 @@ export interface EvaluationRow {
   neither: number;
   /** FAD against the real held-out clips of the class (judge embedding). */
   fad: number | null;
-  /** Median / max best cross-correlation with any training recording. */
-  nearestTrain: { median: number; max: number } | null;
+  /**
+   * Best cross-correlation with any training recording: median, max, every clip's value, and for
+   * generated clips how much closer they are than the held-out clips of their class (`closerThan`).
+   */
+  nearestTrain: { median: number; max: number; values?: number[]; closerThanHeldOut?: Closeness } | null;
 }
 
 export interface GenerationEvaluation {
@@ -86,7 +89,7 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
   const nearest = (clips: Float32Array[]) => {
     if (o.skipMemorisation) return null;
     const s = nearestTrainingSimilarity(clips, trainViews);
-    return { median: median(s), max: Math.max(...s) };
+    return { median: median(s), max: Math.max(...s), values: s };
   };
   const embedder = judgeEmbedder(judge);
   const fads: GenerationEvaluation['fad'] = [];
@@ -101,6 +104,7 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
     if (real.length < 2) throw new Error(`eval:generation: ${o.data} has ${real.length} held-out ${className} recording(s); FAD needs at least 2`);
     log(`${className}: judging ${real.length} held-out recordings and their Griffin–Lim resynthesis`);
     const r = recognition(judge, real, label);
+    const realNearest = nearest(real);
     rows.push({
       audio: `real held-out ${className}`,
       className,
@@ -108,7 +112,7 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
       recognised: r.recognised,
       neither: r.neither,
       fad: null,
-      nearestTrain: nearest(real),
+      nearestTrain: realNearest,
     });
     const gl = real.map((c, i) =>
       normalize(logMelToAudio(logMelSpectrogram(c, DEFAULT_MEL), CLIP_SAMPLES, DEFAULT_MEL, { seed: i }), { mode: 'peak', targetDb: -1 }),
@@ -155,6 +159,7 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
     const fRef = await fad(real, trainReal, embedder, { reference: `real held-out ${className}`, test: `real training ${className}` });
     fads.push({ className, generated: f, heldOutVsTraining: fRef });
     log(`${className}: memorisation check`);
+    const genNearest = nearest(g.clips);
     rows.push({
       audio: `generated ${className}`,
       className,
@@ -162,7 +167,10 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
       recognised: rr.recognised,
       neither: rr.neither,
       fad: f.fad,
-      nearestTrain: nearest(g.clips),
+      nearestTrain:
+        genNearest && realNearest?.values
+          ? { ...genNearest, closerThanHeldOut: closerThan(genNearest.values ?? [], realNearest.values, { seed: `${o.seed ?? 0}/${className}` }) }
+          : genNearest,
     });
   }
   // the metric must be able to fail: noise and silence
@@ -191,6 +199,12 @@ export async function evaluateGeneration(gen: SoundGenerator, judge: SoundClassi
   };
 }
 
+function nearestCell(n: EvaluationRow['nearestTrain']): string {
+  if (!n) return '–';
+  const c = n.closerThanHeldOut;
+  return `${n.median.toFixed(2)} / ${n.max.toFixed(2)}${c ? ` (${c.p.toFixed(2)} [${c.low.toFixed(2)}, ${c.high.toFixed(2)}])` : ''}`;
+}
+
 /** The report as a Markdown table (what the command prints and the notebook shows). */
 export function formatGenerationEvaluation(e: GenerationEvaluation): string {
   const pct = (v: number | null) => (v === null ? '–' : v.toFixed(2));
@@ -199,11 +213,11 @@ export function formatGenerationEvaluation(e: GenerationEvaluation): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}); generator ${e.generator.kind} (${Object.values(e.generator.sources).join(', ')})`,
     '',
-    '| audio | clips | recognised as its class | called "neither" | FAD vs held-out (judge) | nearest training clip: median / max |',
+    '| audio | clips | recognised as its class | called "neither" | FAD vs held-out (judge) | nearest training clip: median / max (P closer than held-out [95 %]) |',
     '|---|---:|---:|---:|---:|---:|',
     ...e.rows.map(
       (r) =>
-        `| ${r.audio} | ${r.clips} | ${pct(r.recognised)} | ${pct(r.neither)} | ${r.fad === null ? '–' : r.fad.toFixed(1)} | ${r.nearestTrain ? `${r.nearestTrain.median.toFixed(2)} / ${r.nearestTrain.max.toFixed(2)}` : '–'} |`,
+        `| ${r.audio} | ${r.clips} | ${pct(r.recognised)} | ${pct(r.neither)} | ${r.fad === null ? '–' : r.fad.toFixed(1)} | ${nearestCell(r.nearestTrain)} |`,
     ),
     '',
     ...e.fad.map(
