@@ -45,6 +45,12 @@ beforeAll(async () => {
   }
 }, 120_000);
 
+/**
+ * Tensors quantizeWebGpu leaves besides its four results: the raw code rows, which the commitment
+ * gradient keeps (saved) and the straight-through output is a copy of; the caller's tf.tidy frees
+ * it, as it frees the reference's intermediates (Codebook.quantize runs inside one).
+ */
+const LEFT_BY_QUANTIZE = 1;
 const SKIP = () => `WebGPU cannot start on this machine (no adapter): ${reason}`;
 
 /** Run `fn` on the cpu backend, then switch back to the one in use. */
@@ -807,6 +813,48 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
       expect(worst, `residual T ${T}, ${C} channels`).toBeLessThan(1e-3);
     }
   });
+
+  it('vector quantisation: two shapes in turn (each compiled for its own sizes): the nearest codes, their rows and both loss values worked out in JS; no tensor left behind', async (ctx) => {
+    if (!info) {
+      ctx.skip(SKIP());
+      return;
+    }
+    const rng = new Rng(16);
+    for (const [N, D, K] of [
+      [7, 3, 5],
+      [4, 2, 6],
+    ] as const) {
+      const z = randn(rng, [N, D]).values;
+      const e = randn(rng, [K, D]).values;
+      const ids: number[] = [];
+      const rows: number[] = [];
+      let err = 0;
+      for (let i = 0; i < N; i++) {
+        let best = 0;
+        let bestD = Infinity;
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          for (let c = 0; c < D; c++) s += ((z[i * D + c] as number) - (e[k * D + c] as number)) ** 2;
+          if (s < bestD) [best, bestD] = [k, s];
+        }
+        ids.push(best);
+        err += bestD;
+        for (let c = 0; c < D; c++) rows.push(e[best * D + c] as number);
+      }
+      const zt = tf.tensor2d(z, [N, D]);
+      const et = tf.tensor2d(e, [K, D]);
+      const before = tf.memory().numTensors;
+      const q = quantizeWebGpu(zt, et);
+      const outs = [q.ids, q.quantized, q.commitLoss, q.codebookLoss];
+      expect(Array.from(await q.ids.data()), `[${N}, ${D}] × ${K}`).toEqual(ids);
+      expect(Array.from(await q.quantized.data())).toEqual(Array.from(Float32Array.from(rows)));
+      expect((await q.commitLoss.data())[0]).toBeCloseTo(err / (N * D), 5);
+      expect((await q.codebookLoss.data())[0]).toBeCloseTo(err / (N * D), 5);
+      tf.dispose(outs);
+      expect(tf.memory().numTensors - before).toBe(LEFT_BY_QUANTIZE);
+      tf.dispose([zt, et]);
+    }
+  });
 });
 
 describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
@@ -918,5 +966,48 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
     expect(() => f.step(new Map([['a', va]]), new Map(), HYPER)).toThrow(/^FusedAdam: no gradient for a$/);
     tf.dispose([va, ga, n]);
     f.dispose();
+  });
+
+  it('step over 65 536 parameters (256 workgroups: one row of the dispatch) and an empty one; a step over no parameters dispatches only the norm', async (ctx) => {
+    if (!info) {
+      ctx.skip(SKIP());
+      return;
+    }
+    const n = 65_536;
+    const f = new FusedAdamWebGpu([
+      { name: 'big', shape: [n] },
+      { name: 'z', shape: [0] },
+    ]);
+    const vars = new Map([
+      ['big', tf.variable(tf.zeros([n]), true, `adam_big_${Math.random()}`)],
+      ['z', tf.variable(tf.zeros([0]), true, `adam_empty_${Math.random()}`)],
+    ]);
+    const grads = new Map([
+      ['big', tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -1 : 1)))],
+      ['z', tf.zeros([0])],
+    ]);
+    const norm = f.step(vars, grads, HYPER);
+    expect((await norm.data())[0]).toBeCloseTo(256, 3);
+    // first step, no clipping: p − lr · g / (|g| + ε) = ±0.1 for every entry
+    const p = (await (vars.get('big') as tf.Variable).data()) as Float32Array;
+    let wrong = 0;
+    for (let i = 0; i < n; i++) if (Math.abs((p[i] as number) - (i % 2 === 0 ? 0.1 : -0.1)) > 1e-6) wrong++;
+    expect(wrong).toBe(0);
+    expect((vars.get('z') as tf.Variable).shape).toEqual([0]);
+    tf.dispose([norm, ...vars.values(), ...grads.values()]);
+    f.dispose();
+
+    const none = new FusedAdamWebGpu([]);
+    expect(none.total).toBe(0);
+    let zero: tf.Scalar | null = null;
+    expect(
+      await dispatches(() => {
+        zero = none.step(new Map(), new Map(), HYPER);
+      }),
+    ).toEqual({ FusedAdam: 1 });
+    const z0 = zero as unknown as tf.Scalar;
+    expect((await z0.data())[0]).toBe(0);
+    z0.dispose();
+    none.dispose();
   });
 });
