@@ -23,6 +23,12 @@ const ALL = [
   'test/g1-units.test.ts',
   'test/t1-units.test.ts',
 ];
+// Stryker's vitest runner runs the tests in a worker thread (it sets pool 'threads'), where a write to
+// process.env does not reach the process environment that Mesa's EGL reads: src/backend/webgpu.ts's own
+// EGL_PLATFORM=surfaceless then has no effect, Dawn finds no OpenGL ES adapter on a machine without a GPU
+// (llvmpipe), and every WebGPU test skips — their mutants would all survive. Set here, in the main thread.
+process.env.EGL_PLATFORM ??= 'surfaceless';
+
 const only = process.env.MUTATION_TESTS?.split(',').filter((f) => f.length > 0);
 
 export default defineConfig({
