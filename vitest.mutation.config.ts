@@ -22,6 +22,10 @@ const ALL = [
   'test/judge.test.ts',
   'test/g1-units.test.ts',
   'test/t1-units.test.ts',
+  // the WebGPU kernels (src/ops/*-webgpu.ts, webgpu-*.ts): on a WebGPU adapter (a GPU, or Mesa llvmpipe);
+  // elsewhere they skip in their beforeAll and cover nothing (docs/mutation.md, branch t1e)
+  'test/gpu-parity.test.ts',
+  'test/gpu-kernels.test.ts',
 ];
 // Stryker's vitest runner runs the tests in a worker thread (it sets pool 'threads'), where a write to
 // process.env does not reach the process environment that Mesa's EGL reads: src/backend/webgpu.ts's own

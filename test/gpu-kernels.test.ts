@@ -11,7 +11,7 @@
  * gpu-parity) — and is skipped, with the reason printed, only when no WebGPU adapter can start.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuCounter } from '../src/backend/gpu-counter';
 import { type BackendInfo, initBackend, quietCpuAdvert } from '../src/backend/index';
 import { FusedAdamWebGpu, type FusedAdamHyper } from '../src/ops/adam-webgpu';
@@ -36,7 +36,11 @@ import { Rng } from '../src/util/rng';
 let info: BackendInfo | null = null;
 let reason = '';
 
+/** The backend before this file switched to webgpu: restored afterwards, for the files that run after this one in the same worker (vitest.mutation.config.ts: isolate false). */
+let previous = '';
+
 beforeAll(async () => {
+  previous = tf.getBackend();
   try {
     info = await initBackend({ backend: 'webgpu' });
   } catch (e) {
@@ -44,6 +48,10 @@ beforeAll(async () => {
     process.stderr.write(`gpu-kernels: WebGPU tests skipped — no WebGPU adapter: ${reason}\n`);
   }
 }, 120_000);
+
+afterAll(async () => {
+  if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
+});
 
 /**
  * Tensors quantizeWebGpu leaves besides its four results: the raw code rows, which the commitment
