@@ -723,7 +723,11 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
     const mid = tf.memory().numTensors;
     const y = conv1dWebGpu(x, w, null, {});
     expect(tf.memory().numTensors - mid).toBe(1); // y only: the zero bias made for the call is freed
-    tf.dispose([x, w, y]);
+    // a bias the caller gives stays the caller's (only the zero bias made for the call is freed)
+    const bias = tf.tensor1d([0.5, -0.5]);
+    const yb = conv1dWebGpu(x, w, bias);
+    expect(bias.isDisposed).toBe(false);
+    tf.dispose([x, w, y, bias, yb]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
