@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The test files StrykerJS runs against each mutant (stryker.config.json): the fast unit tests of the
@@ -22,12 +23,41 @@ const ALL = [
   'test/judge.test.ts',
   'test/g1-units.test.ts',
   'test/t1-units.test.ts',
+  // the WebGPU kernels (src/ops/*-webgpu.ts, webgpu-*.ts): on a WebGPU adapter (a GPU, or Mesa llvmpipe);
+  // elsewhere they skip in their beforeAll and cover nothing (docs/mutation.md, branch t1e)
+  'test/gpu-parity.test.ts',
+  'test/gpu-kernels.test.ts',
 ];
+// Stryker's vitest runner runs the tests in a worker thread (it sets pool 'threads'), where a write to
+// process.env does not reach the process environment that Mesa's EGL reads: src/backend/webgpu.ts's own
+// EGL_PLATFORM=surfaceless then has no effect, Dawn finds no OpenGL ES adapter on a machine without a GPU
+// (llvmpipe), and every WebGPU test skips — their mutants would all survive. Set here, in the main thread.
+process.env.EGL_PLATFORM ??= 'surfaceless';
+
 const only = process.env.MUTATION_TESTS?.split(',').filter((f) => f.length > 0);
+
+const include = only && only.length > 0 ? only : ALL;
+
+/**
+ * Test files run in the order listed (vitest's default puts the files that failed last first, then the
+ * slower ones): with Stryker's bail (the first failing test ends a mutant's run) a mutant's `killedBy`
+ * then names a test of the first listed file that kills it — e.g. MUTATION_TESTS=old.test.ts,new.test.ts
+ * tells the mutants the old tests kill from those only the new ones do.
+ */
+class ListedOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = include.findIndex((p) => f.moduleId.endsWith(p.replace(/^\.\//, '')));
+      return i < 0 ? include.length : i;
+    };
+    return [...files].sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
-    include: only && only.length > 0 ? only : ALL,
+    include,
+    sequence: { sequencer: ListedOrder },
     setupFiles: ['test/setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -8,7 +8,7 @@
  * `npm run test:gpu-parity` runs this file alone.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, quietCpuAdvert, type BackendInfo } from '../src/backend/index';
 import { conv1dReference } from '../src/ops/conv1d';
 import { conv1dWebGpu } from '../src/ops/conv1d-webgpu';
@@ -36,7 +36,11 @@ import { Rng } from '../src/util/rng';
 let info: BackendInfo | null = null;
 let reason = '';
 
+/** The backend before this file switched to webgpu: restored afterwards, for the files that run after this one in the same worker (vitest.mutation.config.ts: isolate false). */
+let previous = '';
+
 beforeAll(async () => {
+  previous = tf.getBackend();
   try {
     info = await initBackend({ backend: 'webgpu' });
   } catch (e) {
@@ -44,6 +48,10 @@ beforeAll(async () => {
     process.stderr.write(`gpu-parity: skipped — no WebGPU adapter: ${reason}\n`);
   }
 }, 120_000);
+
+afterAll(async () => {
+  if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
+});
 
 /** Run `fn` on the cpu backend, then switch back to the one in use. */
 async function onCpu<T>(fn: () => Promise<T>): Promise<T> {
