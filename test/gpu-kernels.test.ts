@@ -926,6 +926,7 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
     const ma = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
     const mb = tf.tensor1d([7, 8, 9, 10]);
     const va = tf.tensor2d([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [2, 3]);
+    const vb = tf.tensor1d([0.7, 0.8, 0.9, 1.5]); // after a (6) and z (0): offset 6, where a wrong byte offset would land elsewhere
     const load = await GpuCounter.install().measure(() =>
       f.loadState(
         new Map([
@@ -933,7 +934,10 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
           ['z', tf.zeros([0])],
           ['b', mb],
         ]),
-        new Map([['a', va]]),
+        new Map([
+          ['a', va],
+          ['b', vb],
+        ]),
       ),
     );
     // counted as the fused Adam's: the two uploads of zeros (m, v) before the copies; no dispatch
@@ -947,7 +951,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
       b: { shape: [4], values: [7, 8, 9, 10] },
     });
     const v1 = await read(s1.v);
-    expect(v1['b']).toEqual({ shape: [4], values: [0, 0, 0, 0] });
+    expect(v1['z']).toEqual({ shape: [0], values: [] });
+    expect(maxRelative(Float32Array.from(v1['b']?.values ?? []), Float32Array.from([0.7, 0.8, 0.9, 1.5]))).toBe(0);
     expect(maxRelative(Float32Array.from(v1['a']?.values ?? []), Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))).toBe(0);
     f.loadState(new Map(), new Map());
     const s2 = f.exportState();
@@ -956,7 +961,7 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
       z: { shape: [0], values: [] },
       b: { shape: [4], values: [0, 0, 0, 0] },
     });
-    tf.dispose([ma, mb, va, ...s1.m.values(), ...s1.v.values(), ...s2.m.values(), ...s2.v.values()]);
+    tf.dispose([ma, mb, va, vb, ...s1.m.values(), ...s1.v.values(), ...s2.m.values(), ...s2.v.values()]);
     f.dispose();
   });
 
