@@ -934,7 +934,7 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
           ['z', tf.zeros([0])],
           ['b', mb],
         ]),
-        new Map([
+        new Map<string, tf.Tensor>([
           ['a', va],
           ['b', vb],
         ]),
