@@ -410,7 +410,10 @@ describe('training the default generator as a pair', () => {
       // the learning-rate schedule is the first start's: 3 steps for the early expert even though it trained 5
       expect(a.schedule).toBe(stage === 'early' ? 3 : 4);
     }
+    const tensorsBefore = tf.memory().numTensors;
     const again = await trainGeneratorPair({ data: 'embedded', out: path.join(dir, 'pair-a'), recipe, quiet: true });
+    // looking up where each expert stands leaves no tensor behind
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(again.map((s) => [s.step, s.run])).toEqual([
       [5, null],
       [4, null],

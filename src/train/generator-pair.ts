@@ -10,6 +10,7 @@
  * is fixed by its first start (saved in its checkpoint), later calls only resume it to its steps.
  */
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint';
 import type { MelFlowConfig } from '../models/mel-flow';
 import type { RunOptions } from './loop';
@@ -56,6 +57,8 @@ export interface StageResult {
 async function stepOf(dir: string): Promise<number | null> {
   if ((await findCheckpoint(dir)) === null) return null;
   const ck = await loadCheckpoint<MelFlowConfig>(dir, 'mel-flow');
+  // only the step is needed here (trainMelFlow loads the run itself): free the weights and moments read with it
+  tf.dispose([...Object.values(ck.weights), ...(ck.optimizer ? [...ck.optimizer.m.values(), ...ck.optimizer.v.values()] : [])]);
   return ck.meta.step;
 }
 
