@@ -11,9 +11,8 @@
  * gpu-parity) — and is skipped, with the reason printed, only when no WebGPU adapter can start.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GpuCounter } from '../src/backend/gpu-counter';
-import { type BackendInfo, initBackend, quietCpuAdvert } from '../src/backend/index';
 import { FusedAdamWebGpu, type FusedAdamHyper } from '../src/ops/adam-webgpu';
 import { attentionReference } from '../src/ops/attention';
 import { packedAttentionWebGpu } from '../src/ops/attention-webgpu';
@@ -32,26 +31,9 @@ import { bufferOf, type GpuBuffer, type GpuDevice, type WebGpuBackendInternals, 
 import { elementwiseProgram, fusedWebGpuOps, reductionProgram, runProgram } from '../src/ops/webgpu-program';
 import { RAW_WG, runRaw, threads } from '../src/ops/webgpu-raw';
 import { Rng } from '../src/util/rng';
+import { maxRelative, onCpu, useWebGpu } from './webgpu-setup';
 
-let info: BackendInfo | null = null;
-let reason = '';
-
-/** The backend before this file switched to webgpu: restored afterwards, for the files that run after this one in the same worker (vitest.mutation.config.ts: isolate false). */
-let previous = '';
-
-beforeAll(async () => {
-  previous = tf.getBackend();
-  try {
-    info = await initBackend({ backend: 'webgpu' });
-  } catch (e) {
-    reason = (e as Error).message;
-    process.stderr.write(`gpu-kernels: WebGPU tests skipped — no WebGPU adapter: ${reason}\n`);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
-});
+const gpu = useWebGpu('gpu-kernels: WebGPU tests skipped');
 
 /**
  * Tensors quantizeWebGpu leaves besides its four results: the raw code rows, which the commitment
@@ -59,19 +41,6 @@ afterAll(async () => {
  * it, as it frees the reference's intermediates (Codebook.quantize runs inside one).
  */
 const LEFT_BY_QUANTIZE = 1;
-const SKIP = () => `WebGPU cannot start on this machine (no adapter): ${reason}`;
-
-/** Run `fn` on the cpu backend, then switch back to the one in use. */
-async function onCpu<T>(fn: () => Promise<T> | T): Promise<T> {
-  const here = tf.getBackend();
-  await tf.setBackend('cpu');
-  quietCpuAdvert();
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(here);
-  }
-}
 
 /** `fn` with SOUNDTRACK_FUSED set to `value` (undefined: unset), restored afterwards. */
 async function withFusedEnv<T>(value: string | undefined, fn: () => Promise<T> | T): Promise<T> {
@@ -264,16 +233,6 @@ describe('WebGPU program descriptions and argument checks (no GPU needed)', () =
 // ---------------------------------------------------------------------------------------------
 // On a WebGPU adapter
 
-function maxRelative(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    const r = Math.abs((a[i] as number) - (b[i] as number)) / (Math.abs(b[i] as number) + 1e-3);
-    worst = Number.isNaN(r) ? Infinity : Math.max(worst, r);
-  }
-  return worst;
-}
-
 interface Input {
   shape: number[];
   values: Float32Array;
@@ -376,8 +335,8 @@ function spyDevice<T>(fn: () => T): {
 
 describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   it('fusedWebGpuOps: on for webgpu, off with SOUNDTRACK_FUSED=0; webgpuInternals: the backend, or null when it lacks a field it needs', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     expect(fusedWebGpuOps()).toBe(true);
@@ -400,8 +359,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runRaw: float32 and int32 buffers, no prelude, outputs of the given shapes and dtypes', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const x = tf.tensor1d([1, 2, 3, 4, 5]);
@@ -428,8 +387,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runRaw: one pipeline per op and key (layout auto, entry point main, labelled), cached per device', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const x = tf.tensor1d([1, 2, 3]);
@@ -457,8 +416,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runRaw: at most 8 storage buffers (all 8 bound in order); no dispatch for 0 workgroups; counted under soundtrack_<op>', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const ins = [1, 2, 3, 4].map((v, k) => ({ name: `I${k}`, tensor: tf.tensor1d([v]) }));
@@ -481,8 +440,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runRaw: more than 65 535 workgroups are split over two dispatch dimensions, every workgroup index once', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const G = 65_537;
@@ -504,8 +463,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runRaw: an output `into` an earlier output is written in place and returned as is', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const x = tf.tensor1d([1, 2, 3]);
@@ -526,8 +485,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('runProgram: a float32 output, no uniforms of its own by default, counted under its shader key', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
@@ -684,8 +643,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   ];
   for (const c of CASES) {
     it(`programs dispatched, forward and backward, by name: ${c.name}`, async (ctx) => {
-      if (!info) {
-        ctx.skip(SKIP());
+      if (!gpu.info) {
+        ctx.skip(gpu.skipMessage());
         return;
       }
       const before = tf.memory().numTensors;
@@ -706,8 +665,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   }
 
   it('conv1d: the defaults (stride 1, dilation 1, padding 0, no input ReLU) and no bias equal conv1dReference; nothing left behind', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(11);
@@ -732,8 +691,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('layer norm: two shapes and two ε in turn (each program compiled for its own sizes) equal layerNormReference', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(12);
@@ -754,8 +713,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   // Cache keys: the programs of webgpu-raw.ts bake their sizes in and are cached under the sizes joined
   // with '_'; two shapes whose sizes written without separators are the same digits must not share one.
   it('cache keys: attention of 1 × 12 and 11 × 2 queries × keys (dims B H DH TQ TK … read "…112…" both) equal attentionReference', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(13);
@@ -783,8 +742,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('cache keys: transposed conv of length 1 × 23 channels and 12 × 3 (dims B L CI …) equal convTranspose1dReference', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(14);
@@ -802,8 +761,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('cache keys: residual layers of length 1 × 23 channels and 12 × 3 (dims B T C …) equal residualLayerReference', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(15);
@@ -827,8 +786,8 @@ describe('fused WebGPU ops, exactly (on a WebGPU adapter)', () => {
   });
 
   it('vector quantisation: two shapes in turn (each compiled for its own sizes): the nearest codes, their rows and both loss values worked out in JS; no tensor left behind', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const rng = new Rng(16);
@@ -878,8 +837,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
   const HYPER: FusedAdamHyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: 1, maxNorm: 0 };
 
   it('two pipelines per device (norm, update: layout auto, entry point main, labelled), compiled once; six buffers, all destroyed by dispose()', (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const spy = spyDevice(() => [new FusedAdamWebGpu(LAYOUT), new FusedAdamWebGpu(LAYOUT)]);
@@ -897,8 +856,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
   });
 
   it('matches: the same names and shapes in the same order, nothing else', (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const f = new FusedAdamWebGpu(LAYOUT);
@@ -918,8 +877,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
   });
 
   it('loadState / exportState: moments round trip by name (a missing name is zeros), a later load starts from zeros; loading is counted as FusedAdam', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const f = new FusedAdamWebGpu(LAYOUT);
@@ -966,8 +925,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
   });
 
   it('step: two dispatches (norm, update) for all parameters; a missing parameter or gradient is named', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const f = new FusedAdamWebGpu([{ name: 'a', shape: [3] }]);
@@ -990,8 +949,8 @@ describe('fused Adam on WebGPU, exactly (on a WebGPU adapter)', () => {
   });
 
   it('step over 65 536 parameters (256 workgroups: one row of the dispatch) and an empty one; a step over no parameters dispatches only the norm', async (ctx) => {
-    if (!info) {
-      ctx.skip(SKIP());
+    if (!gpu.info) {
+      ctx.skip(gpu.skipMessage());
       return;
     }
     const n = 65_536;

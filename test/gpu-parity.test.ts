@@ -8,8 +8,7 @@
  * `npm run test:gpu-parity` runs this file alone.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, quietCpuAdvert, type BackendInfo } from '../src/backend/index';
+import { describe, expect, it } from 'vitest';
 import { conv1dReference } from '../src/ops/conv1d';
 import { conv1dWebGpu } from '../src/ops/conv1d-webgpu';
 import { layerNormReference } from '../src/ops/layer-norm';
@@ -27,68 +26,30 @@ import { TrainingDivergedError, trainLoop, type TrainTask } from '../src/train/l
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from './helpers';
+import { maxRelative, onCpu, useWebGpu } from './webgpu-setup';
 import { GpuCounter } from '../src/backend/gpu-counter';
 import { Params } from '../src/models/nn';
 import { Adam } from '../src/optim/adam';
 import { checkGradientParity } from '../src/train/parity';
 import { Rng } from '../src/util/rng';
 
-let info: BackendInfo | null = null;
-let reason = '';
-
-/** The backend before this file switched to webgpu: restored afterwards, for the files that run after this one in the same worker (vitest.mutation.config.ts: isolate false). */
-let previous = '';
-
-beforeAll(async () => {
-  previous = tf.getBackend();
-  try {
-    info = await initBackend({ backend: 'webgpu' });
-  } catch (e) {
-    reason = (e as Error).message;
-    process.stderr.write(`gpu-parity: skipped — no WebGPU adapter: ${reason}\n`);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
-});
-
-/** Run `fn` on the cpu backend, then switch back to the one in use. */
-async function onCpu<T>(fn: () => Promise<T>): Promise<T> {
-  const here = tf.getBackend();
-  await tf.setBackend('cpu');
-  quietCpuAdvert();
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(here);
-  }
-}
-
-function maxRelative(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    const r = Math.abs((a[i] as number) - (b[i] as number)) / (Math.abs(b[i] as number) + 1e-3);
-    worst = Number.isNaN(r) ? Infinity : Math.max(worst, r);
-  }
-  return worst;
-}
+const gpu = useWebGpu('gpu-parity: skipped');
 
 describe('WebGPU gradient parity (webgpu vs cpu)', () => {
   for (const which of ['codec', 'prior'] as const) {
     it(`${which}: gradients agree with the cpu backend`, async (ctx) => {
-      if (!info) {
-        ctx.skip(`WebGPU cannot start on this machine (no adapter): ${reason}`);
+      if (!gpu.info) {
+        ctx.skip(gpu.skipMessage());
         return;
       }
       const r = await checkGradientParity(which);
       expect(r.backend).toBe('webgpu');
-      expect(r.maxRelative, `${which} on ${info.device}: worst ${r.worst}`).toBeLessThan(1e-2);
+      expect(r.maxRelative, `${which} on ${gpu.info.device}: worst ${r.worst}`).toBeLessThan(1e-2);
     }, 300_000); // llvmpipe on a busy 2-core machine
   }
   it('reports why when WebGPU cannot start', () => {
-    if (info) expect(info.adapter).toBeDefined();
-    else expect(reason).toMatch(/webgpu/i);
+    if (gpu.info) expect(gpu.info.adapter).toBeDefined();
+    else expect(gpu.reason).toMatch(/webgpu/i);
   });
 });
 
@@ -128,7 +89,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
 
   for (const weightDecay of [0, 0.01]) {
     it(`Adam: clip + update over all parameters in 2 dispatches equals the reference (weight decay ${weightDecay})`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -150,7 +111,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   ];
   for (const c of CONVS) {
     it(`conv1d (${c.name}): values and gradients (x, w, bias) equal conv1dReference on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -189,7 +150,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   }
 
   it('layer norm: values and gradients (x, γ, β) equal layerNormReference on cpu', async (ctx) => {
-    if (!info) {
+    if (!gpu.info) {
       ctx.skip();
       return;
     }
@@ -254,7 +215,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
 
   for (const dilation of [1, 3]) {
     it(`residual layer (k3 d${dilation}, both ReLUs, residual add): values and gradients (x, W₁, b₁, W₂, b₂) equal the reference on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -270,7 +231,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
 
   for (const inputRelu of [false, true]) {
     it(`transposed conv1d (k4 s2 p1${inputRelu ? ', input ReLU' : ''}): values and gradients (x, w, bias) equal convTranspose1dReference on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -285,7 +246,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   }
 
   it('codebook: nearest codes, quantised values, both VQ losses and their gradients (z, embeddings) equal Codebook.quantize on cpu', async (ctx) => {
-    if (!info) {
+    if (!gpu.info) {
       ctx.skip();
       return;
     }
@@ -341,7 +302,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   ];
   for (const c of ATTENTION) {
     it(`attention (${c.name}; 3 heads, packed q/k/v): values and gradients equal attentionReference on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -368,7 +329,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
 
   for (const residual of [true, false]) {
     it(`dropout${residual ? ' + residual add' : ''} (rate 0.3, seeded): values and gradients equal tf.dropout${residual ? ' + tf.add' : ''} on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -383,7 +344,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
   }
 
   it('dense layer (fused matMul + bias; bias gradient as one column sum): values and gradients equal matMul + add on cpu', async (ctx) => {
-    if (!info) {
+    if (!gpu.info) {
       ctx.skip();
       return;
     }
@@ -396,7 +357,7 @@ describe('fused WebGPU ops vs their references on cpu', () => {
 
   for (const rate of [0, 0.25]) {
     it(`feed-forward (fused matMul + bias, ReLU + dropout in one program, dropout ${rate}): values and gradients (x, W₁, b₁, W₂, b₂) equal feedForwardReference on cpu`, async (ctx) => {
-      if (!info) {
+      if (!gpu.info) {
         ctx.skip();
         return;
       }
@@ -456,7 +417,7 @@ describe('training loop on webgpu: metrics read back only when it logs', () => {
       .map((l) => JSON.parse(l) as Record<string, number | string>);
 
   it('writes the same metric lines as the cpu backend (fields, steps, values)', async (ctx) => {
-    if (!info) {
+    if (!gpu.info) {
       ctx.skip();
       return;
     }
@@ -489,7 +450,7 @@ describe('training loop on webgpu: metrics read back only when it logs', () => {
   });
 
   it('stops on a NaN loss at the step it happened; the fused Adam left the weights as they were', async (ctx) => {
-    if (!info) {
+    if (!gpu.info) {
       ctx.skip();
       return;
     }
